@@ -1,0 +1,1 @@
+"""The liveness app: cases, evidence, provider checks, decisions, audit."""

@@ -1,0 +1,1 @@
+"""The operator console: server-rendered views over the services and selectors."""

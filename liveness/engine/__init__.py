@@ -1,0 +1,1 @@
+"""The portal's own on-premise liveness engine (dlib + optional MiniFASNet ONNX), CPU only."""

@@ -1,0 +1,263 @@
+"""What the local engine sees in one image: faces, boxes, landmarks, quality, passive attack score.
+
+All numbers are measured from the pixels; nothing here invents a score. Bounds are module constants so
+the documentation and the details shown to operators quote the same values.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .models import PassiveModel, load_models
+
+# --- Quality bounds (documented in the README's engine section) -----------------------------------
+MIN_FACE_PX = 80  # shorter side of the face box, in original pixels
+MIN_SHARPNESS = 60.0  # variance of the Laplacian on the face, grey levels² (on a 160-px face crop)
+DARK_MEAN = 60.0  # mean face luminance below this is "too dark"
+BRIGHT_MEAN = 200.0  # above this "too bright"
+CLIPPED_FRACTION = 0.25  # more than this share of face pixels at 0-5 or 250-255 is "clipped"
+SHARPNESS_FACE_SIDE = 160  # the face is resized to this side before measuring sharpness
+
+
+@dataclass
+class Face:
+    box: tuple[int, int, int, int]  # left, top, right, bottom in original image pixels
+    detection_score: float
+    landmarks: np.ndarray | None = None  # 68x2, original pixels
+
+    @property
+    def width(self) -> int:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> int:
+        return self.box[3] - self.box[1]
+
+    @property
+    def area(self) -> int:
+        return max(0, self.width) * max(0, self.height)
+
+    def as_dict(self) -> dict[str, Any]:
+        left, top, right, bottom = self.box
+        return {
+            "box": {"left": left, "top": top, "right": right, "bottom": bottom},
+            "width": self.width,
+            "height": self.height,
+            "detection_score": round(self.detection_score, 3),
+        }
+
+
+@dataclass
+class Quality:
+    face_px: int
+    sharpness: float
+    brightness: float
+    clipped_fraction: float
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def usable(self) -> bool:
+        return all(c["passed"] for c in self.checks.values())
+
+    @property
+    def reasons(self) -> list[str]:
+        return [c["reason"] for c in self.checks.values() if not c["passed"]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "face_px": self.face_px,
+            "sharpness": round(self.sharpness, 1),
+            "brightness": round(self.brightness, 1),
+            "clipped_fraction": round(self.clipped_fraction, 3),
+            "checks": self.checks,
+            "usable": self.usable,
+            "reasons": self.reasons,
+        }
+
+
+@dataclass
+class ImageAnalysis:
+    width: int
+    height: int
+    faces: list[Face]
+    rgb: np.ndarray  # HxWx3 uint8, EXIF-oriented, original resolution
+    quality: Quality | None = None
+    passive: dict[str, Any] | None = None
+
+    @property
+    def main_face(self) -> Face | None:
+        return max(self.faces, key=lambda f: f.area) if self.faces else None
+
+    @property
+    def face_outcome(self) -> str:
+        if not self.faces:
+            return "no_face"
+        if len(self.faces) > 1:
+            return "multiple_faces"
+        return "one_face"
+
+
+def load_rgb(content: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(content)) as image:
+        oriented = ImageOps.exif_transpose(image)
+        return np.asarray(oriented.convert("RGB"))
+
+
+def detect_faces(rgb: np.ndarray, *, max_side: int) -> list[Face]:
+    """HOG detection on a copy downscaled to ``max_side``; boxes mapped back to the original."""
+    models = load_models()
+    height, width = rgb.shape[:2]
+    scale = min(1.0, max_side / max(height, width))
+    small = rgb
+    if scale < 1.0:
+        resized = Image.fromarray(rgb).resize((round(width * scale), round(height * scale)), Image.Resampling.BILINEAR)
+        small = np.asarray(resized)
+    # Upsampling once finds faces down to ~40 px at 4x the cost: only when the first pass finds none.
+    rects, scores, _ = models.detector.run(small, 0, 0.0)
+    if len(rects) == 0:
+        rects, scores, _ = models.detector.run(small, 1, 0.0)
+    faces = []
+    for rect, score in zip(rects, scores, strict=True):
+        box = (
+            max(0, round(rect.left() / scale)),
+            max(0, round(rect.top() / scale)),
+            min(width, round(rect.right() / scale)),
+            min(height, round(rect.bottom() / scale)),
+        )
+        faces.append(Face(box=box, detection_score=float(score)))
+    return faces
+
+
+def landmarks_for(rgb: np.ndarray, face: Face) -> np.ndarray:
+    import dlib
+
+    models = load_models()
+    rect = dlib.rectangle(*face.box)
+    shape = models.shape_predictor(rgb, rect)
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+
+
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    return (rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114).astype(np.float64)
+
+
+def laplacian_variance(grey: np.ndarray) -> float:
+    """Variance of the 4-neighbour Laplacian: low on blurred images."""
+    if grey.shape[0] < 3 or grey.shape[1] < 3:
+        return 0.0
+    lap = grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4.0 * grey[1:-1, 1:-1]
+    return float(lap.var())
+
+
+def face_crop(rgb: np.ndarray, face: Face) -> np.ndarray:
+    left, top, right, bottom = face.box
+    return rgb[max(0, top) : max(top + 1, bottom), max(0, left) : max(left + 1, right)]
+
+
+def measure_quality(rgb: np.ndarray, face: Face) -> Quality:
+    crop = face_crop(rgb, face)
+    face_px = min(face.width, face.height)
+    side = SHARPNESS_FACE_SIDE
+    # Sharpness is measured at a fixed face size so it does not depend on the photo's resolution.
+    normalised = np.asarray(Image.fromarray(crop).resize((side, side), Image.Resampling.BILINEAR))
+    grey = _grey(normalised)
+    sharpness = laplacian_variance(grey)
+    brightness = float(grey.mean())
+    clipped = float(((grey <= 5) | (grey >= 250)).mean())
+    checks = {
+        "face_size": {
+            "value": face_px,
+            "bound": f">= {MIN_FACE_PX} px",
+            "passed": face_px >= MIN_FACE_PX,
+            "reason": "face_too_small",
+        },
+        "sharpness": {
+            "value": round(sharpness, 1),
+            "bound": f">= {MIN_SHARPNESS}",
+            "passed": sharpness >= MIN_SHARPNESS,
+            "reason": "blurred",
+        },
+        "exposure_dark": {
+            "value": round(brightness, 1),
+            "bound": f">= {DARK_MEAN}",
+            "passed": brightness >= DARK_MEAN,
+            "reason": "too_dark",
+        },
+        "exposure_bright": {
+            "value": round(brightness, 1),
+            "bound": f"<= {BRIGHT_MEAN}",
+            "passed": brightness <= BRIGHT_MEAN,
+            "reason": "too_bright",
+        },
+        "exposure_clipped": {
+            "value": round(clipped, 3),
+            "bound": f"<= {CLIPPED_FRACTION}",
+            "passed": clipped <= CLIPPED_FRACTION,
+            "reason": "clipped",
+        },
+    }
+    return Quality(face_px, sharpness, brightness, clipped, checks)
+
+
+def passive_crop(rgb: np.ndarray, face: Face, scale: float) -> np.ndarray:
+    """Grow the face box by ``scale`` around its centre, kept inside the image, resized to 80x80."""
+    height, width = rgb.shape[:2]
+    box_w, box_h = max(1, face.width), max(1, face.height)
+    scale = min(scale, (height - 1) / box_h, (width - 1) / box_w)
+    new_w, new_h = box_w * scale, box_h * scale
+    centre_x, centre_y = face.box[0] + box_w / 2, face.box[1] + box_h / 2
+    left = min(max(0.0, centre_x - new_w / 2), width - new_w)
+    top = min(max(0.0, centre_y - new_h / 2), height - new_h)
+    left_i, top_i = int(left), int(top)
+    right_i, bottom_i = int(left + new_w), int(top + new_h)
+    crop = rgb[top_i : bottom_i + 1, left_i : right_i + 1]
+    return np.asarray(Image.fromarray(crop).resize((80, 80), Image.Resampling.BILINEAR))
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max()
+    exp = np.exp(shifted)
+    return np.asarray(exp / exp.sum())
+
+
+def passive_real_probability(rgb: np.ndarray, face: Face, model: PassiveModel) -> float:
+    crop = passive_crop(rgb, face, model.crop_scale)
+    bgr = crop[..., ::-1].astype(np.float32)  # the models take BGR, raw 0-255
+    tensor = np.ascontiguousarray(bgr.transpose(2, 0, 1)[np.newaxis, ...])
+    logits = model.session.run(None, {model.input_name: tensor})[0][0]
+    return float(_softmax(np.asarray(logits, dtype=np.float64))[1])  # class 1 = real
+
+
+def assess_passive(rgb: np.ndarray, face: Face) -> dict[str, Any]:
+    models = load_models().passive
+    if not models:
+        return {
+            "available": False,
+            "message": "passive attack detection unavailable (no model configured)",
+            "real_probability": None,
+        }
+    per_model = {m.name: passive_real_probability(rgb, face, m) for m in models}
+    return {
+        "available": True,
+        "models": {name: round(p, 4) for name, p in per_model.items()},
+        "real_probability": float(np.mean(list(per_model.values()))),
+    }
+
+
+def analyze_image(content: bytes, *, max_side: int = 1024, with_passive: bool = True) -> ImageAnalysis:
+    """Detect faces, measure the main face's quality and (if configured) its passive attack score."""
+    rgb = load_rgb(content)
+    faces = detect_faces(rgb, max_side=max_side)
+    analysis = ImageAnalysis(width=rgb.shape[1], height=rgb.shape[0], faces=faces, rgb=rgb)
+    main = analysis.main_face
+    if main is not None:
+        main.landmarks = landmarks_for(rgb, main)
+        analysis.quality = measure_quality(rgb, main)
+        if with_passive:
+            analysis.passive = assess_passive(rgb, main)
+    return analysis

@@ -1,0 +1,137 @@
+"""Model files of the local engine, loaded lazily once per process and shared between threads.
+
+dlib's HOG detector, 68-point shape predictor and 128-d face descriptor come from the
+``face-recognition-models`` package (or LOCAL_ENGINE_DLIB_MODEL_DIR); the optional MiniFASNet passive
+attack models are ONNX files at the paths in LOCAL_ENGINE_PASSIVE_MODELS. A missing or corrupt file
+raises EngineConfigurationError with the path and what to do, at first use and from the health check.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+DLIB_FILES = {
+    "shape_predictor": "shape_predictor_68_face_landmarks.dat",
+    "face_recognition": "dlib_face_recognition_resnet_model_v1.dat",
+}
+#: The crop scale each published MiniFASNet variant was trained with (shared/models/README.md).
+PASSIVE_CROP_SCALES = {"MiniFASNetV2": 2.7, "MiniFASNetV1SE": 4.0}
+
+
+class EngineConfigurationError(RuntimeError):
+    """A model file the engine needs is missing, unreadable or corrupt."""
+
+
+@dataclass(frozen=True)
+class PassiveModel:
+    name: str
+    path: str
+    crop_scale: float
+    session: Any  # onnxruntime.InferenceSession
+    input_name: str
+
+
+@dataclass(frozen=True)
+class LoadedModels:
+    detector: Any
+    shape_predictor: Any
+    face_recognition: Any
+    passive: tuple[PassiveModel, ...]
+
+
+_lock = threading.Lock()
+_loaded: LoadedModels | None = None
+
+
+def dlib_model_dir() -> Path:
+    configured = getattr(settings, "LOCAL_ENGINE_DLIB_MODEL_DIR", "")
+    if configured:
+        return Path(configured)
+    # Locate the package's data without importing it: its __init__ needs pkg_resources, which
+    # recent setuptools no longer ships.
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise EngineConfigurationError(
+            "the face-recognition-models package is not installed; pip install face-recognition-models "
+            "or set LOCAL_ENGINE_DLIB_MODEL_DIR"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
+def _require_file(path: Path, what: str) -> str:
+    if not path.is_file():
+        raise EngineConfigurationError(f"{what} model file not found at {path}")
+    return str(path)
+
+
+def _load_passive(path_str: str) -> PassiveModel:
+    import onnxruntime
+
+    path = Path(path_str)
+    _require_file(path, "passive attack (ONNX)")
+    name = path.stem
+    scale = next((s for prefix, s in PASSIVE_CROP_SCALES.items() if name.startswith(prefix)), None)
+    if scale is None:
+        raise EngineConfigurationError(
+            f"unknown passive model {path.name}: expected a MiniFASNetV2 or MiniFASNetV1SE export"
+        )
+    try:
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.log_severity_level = 3
+        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors for corrupt files
+        raise EngineConfigurationError(f"passive model {path} could not be loaded: {exc}") from exc
+    inputs = session.get_inputs()
+    if len(inputs) != 1 or list(inputs[0].shape)[1:] != [3, 80, 80]:
+        raise EngineConfigurationError(f"passive model {path} does not take a 1x3x80x80 input")
+    return PassiveModel(name, str(path), scale, session, inputs[0].name)
+
+
+def load_models() -> LoadedModels:
+    """Return the process-wide models, loading them on first use (thread-safe)."""
+    global _loaded
+    if _loaded is not None:
+        return _loaded
+    with _lock:
+        if _loaded is None:
+            import dlib
+
+            model_dir = dlib_model_dir()
+            try:
+                shape = dlib.shape_predictor(
+                    _require_file(model_dir / DLIB_FILES["shape_predictor"], "68-point landmark")
+                )
+                recog = dlib.face_recognition_model_v1(
+                    _require_file(model_dir / DLIB_FILES["face_recognition"], "face descriptor")
+                )
+            except RuntimeError as exc:
+                if isinstance(exc, EngineConfigurationError):
+                    raise
+                raise EngineConfigurationError(f"dlib model in {model_dir} could not be loaded: {exc}") from exc
+            passive = tuple(_load_passive(p) for p in settings.LOCAL_ENGINE_PASSIVE_MODELS if p)
+            _loaded = LoadedModels(dlib.get_frontal_face_detector(), shape, recog, passive)
+    return _loaded
+
+
+def reset_models() -> None:
+    """Forget loaded models (tests that change the configured paths)."""
+    global _loaded
+    with _lock:
+        _loaded = None
+
+
+def health() -> dict[str, Any]:
+    """Load the models and report what is available; raises EngineConfigurationError if broken."""
+    models = load_models()
+    return {
+        "dlib_model_dir": str(dlib_model_dir()),
+        "passive_models": [m.name for m in models.passive],
+        "passive_available": bool(models.passive),
+    }

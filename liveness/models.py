@@ -1,0 +1,383 @@
+"""The portal's domain: partners, verification cases, their evidence, provider checks, operator
+decisions, the append-only audit trail and per-provider settings.
+
+Models hold data and the invariants of a single row (the case state machine, append-only audit).
+Everything that coordinates several rows lives in ``liveness.services``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class IllegalTransition(Exception):
+    """A case was asked to move to a status its current status does not lead to."""
+
+    def __init__(self, current: str, target: str) -> None:
+        super().__init__(f"illegal case transition {current!r} -> {target!r}")
+        self.current = current
+        self.target = target
+
+
+class CaseKind(models.TextChoices):
+    SELFIE = "selfie", "Selfie"
+    ID_DOCUMENT = "id_document", "ID document"
+    ACTIVE = "active", "Active (frame series)"
+
+
+class CaseStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSING = "processing", "Processing"
+    NEEDS_REVIEW = "needs_review", "Needs review"
+    PENDING_APPROVAL = "pending_approval", "Override awaiting approval"
+    DECIDED = "decided", "Decided"
+    RESUBMISSION_REQUESTED = "resubmission_requested", "Resubmission requested"
+    CLOSED = "closed", "Closed"
+
+
+# The case state machine. A status not listed as a successor is refused with IllegalTransition.
+CASE_TRANSITIONS: dict[str, frozenset[str]] = {
+    CaseStatus.RECEIVED: frozenset({CaseStatus.PROCESSING}),
+    CaseStatus.PROCESSING: frozenset({CaseStatus.DECIDED, CaseStatus.NEEDS_REVIEW}),
+    CaseStatus.NEEDS_REVIEW: frozenset(
+        {
+            CaseStatus.DECIDED,
+            CaseStatus.PENDING_APPROVAL,
+            CaseStatus.RESUBMISSION_REQUESTED,
+            CaseStatus.CLOSED,
+        }
+    ),
+    CaseStatus.PENDING_APPROVAL: frozenset({CaseStatus.DECIDED, CaseStatus.NEEDS_REVIEW}),
+    # DECIDED -> DECIDED is an operator overriding an automatic verdict without four-eyes.
+    CaseStatus.DECIDED: frozenset(
+        {
+            CaseStatus.DECIDED,
+            CaseStatus.PENDING_APPROVAL,
+            CaseStatus.RESUBMISSION_REQUESTED,
+            CaseStatus.CLOSED,
+        }
+    ),
+    CaseStatus.RESUBMISSION_REQUESTED: frozenset({CaseStatus.PROCESSING, CaseStatus.CLOSED}),
+    CaseStatus.CLOSED: frozenset(),
+}
+
+
+class Verdict(models.TextChoices):
+    LIVE = "live", "Live"
+    SPOOF = "spoof", "Spoof"
+    NEEDS_REVIEW = "needs_review", "Needs review"
+    RESUBMIT = "resubmit", "Resubmission requested"
+
+
+class Partner(models.Model):
+    """An API client organisation. API keys, webhook deliveries and throttles hang off it."""
+
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=64, unique=True)
+    is_active = models.BooleanField(default=True)
+    webhook_url = models.URLField(blank=True, max_length=500)
+    # HMAC secret for webhook signatures. Shown to the partner once; never logged.
+    webhook_secret = models.CharField(max_length=128, blank=True)
+    allow_callback_override = models.BooleanField(
+        default=False, help_text="May the partner give a per-case callback_url?"
+    )
+    # Per-kind provider lists; an empty or missing kind falls back to settings.LIVENESS_WORKFLOWS.
+    workflow = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Case(models.Model):
+    """One verification: the evidence a partner or an operator submitted, and its outcome."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    external_ref = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=20, choices=CaseKind.choices)
+    country_code = models.CharField(max_length=10, blank=True)
+    card_code = models.CharField(max_length=40, blank=True)
+    face_parameters = models.JSONField(default=list, blank=True)
+    success_threshold = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Optional subject identifiers some vendors accept (Riset's user_id / facegallery_id).
+    subject_id = models.CharField(max_length=200, blank=True)
+    face_gallery_id = models.CharField(max_length=200, blank=True)
+    providers = models.JSONField(default=list, blank=True, help_text="Providers chosen for this case.")
+    callback_url = models.URLField(blank=True, max_length=500)
+
+    status = models.CharField(max_length=30, choices=CaseStatus.choices, default=CaseStatus.RECEIVED)
+    auto_verdict = models.CharField(max_length=20, choices=Verdict.choices, blank=True)
+    auto_reasons = models.JSONField(default=list, blank=True)
+    final_verdict = models.CharField(max_length=20, choices=Verdict.choices, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    round = models.PositiveSmallIntegerField(default=1, help_text="Bumped by each resubmission.")
+    resubmission_count = models.PositiveSmallIntegerField(default=0)
+
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = (
+            ("decide_case", "Can record an operator decision on a case"),
+            ("approve_override", "Can approve or refuse another operator's override (four-eyes)"),
+            ("view_evidence", "Can view a case's images"),
+        )
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["status", "created_at", "id"], name="case_queue_idx"),
+            models.Index(fields=["partner", "created_at", "id"], name="case_partner_idx"),
+            models.Index(fields=["partner", "external_ref"], name="case_partner_ref_idx"),
+        ]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["partner", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="case_unique_idempotency_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} case {self.public_id}"
+
+    def can_transition(self, target: str) -> bool:
+        return target in CASE_TRANSITIONS[self.status]
+
+    def transition(self, target: str) -> None:
+        """Move to ``target`` in memory, or raise IllegalTransition. The caller saves."""
+        if not self.can_transition(target):
+            raise IllegalTransition(self.status, target)
+        self.status = target
+
+
+class EvidenceRole(models.TextChoices):
+    SELFIE = "selfie", "Selfie"
+    ID_FRONT = "id_front", "ID document (front)"
+    FRAME = "frame", "Active frame"
+
+
+class Evidence(models.Model):
+    """One stored image of a case. The bytes are encrypted at rest; only the key to them is here."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="evidence")
+    role = models.CharField(max_length=20, choices=EvidenceRole.choices)
+    index = models.PositiveSmallIntegerField(default=0, help_text="Order of a frame in an active series.")
+    round = models.PositiveSmallIntegerField(default=1)
+    face_parameter = models.CharField(max_length=20, blank=True)
+    content_type = models.CharField(max_length=40)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size_bytes = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+    storage_key = models.CharField(max_length=200, blank=True)
+    purge_after = models.DateTimeField(db_index=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["round", "role", "index"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["case", "round", "role", "index"], name="evidence_unique_slot"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}#{self.index} of case {self.case_id}"
+
+    @property
+    def is_purged(self) -> bool:
+        return self.purged_at is not None
+
+
+class CheckStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+SETTLED_CHECK_STATUSES = frozenset({CheckStatus.SUCCEEDED, CheckStatus.FAILED, CheckStatus.SKIPPED})
+
+
+class CheckOutcome(models.TextChoices):
+    """Where a settled check stands against its threshold and review margin."""
+
+    PASS = "pass", "Pass (clear)"
+    FAIL = "fail", "Fail (clear)"
+    BORDERLINE = "borderline", "Borderline (inside review margin)"
+    NOT_ASSESSED = "not_assessed", "Not assessed"
+    ERROR = "error", "Provider error"
+
+
+class Check(models.Model):
+    """One provider's assessment of one round of a case."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="checks")
+    round = models.PositiveSmallIntegerField(default=1)
+    provider = models.CharField(max_length=40, db_index=True)
+    status = models.CharField(max_length=20, choices=CheckStatus.choices, default=CheckStatus.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=5)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    score = models.FloatField(null=True, blank=True, help_text="Normalised 0..1; empty when not assessed.")
+    threshold = models.FloatField(null=True, blank=True, help_text="The threshold in force when settled.")
+    review_margin = models.FloatField(null=True, blank=True)
+    passed = models.BooleanField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=CheckOutcome.choices, blank=True)
+    vendor_label = models.CharField(max_length=100, blank=True)
+    reason = models.CharField(max_length=200, blank=True, help_text="Why not assessed, e.g. no_face.")
+    details = models.JSONField(default=dict, blank=True)
+    raw_response = models.JSONField(null=True, blank=True)
+    error_code = models.CharField(max_length=60, blank=True)
+    error_message = models.TextField(blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    vendor_request_id = models.CharField(max_length=200, blank=True)
+    # Set when this check replaced another provider's (circuit open): which one, and why.
+    fallback_from = models.CharField(max_length=40, blank=True)
+    fallback_reason = models.CharField(max_length=200, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["round", "id"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["status", "created_at"], name="check_status_idx"),
+            models.Index(fields=["provider", "finished_at"], name="check_provider_idx"),
+        ]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["case", "round", "provider"], name="check_unique_provider_round"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} check {self.pk} ({self.status})"
+
+    @property
+    def is_settled(self) -> bool:
+        return self.status in SETTLED_CHECK_STATUSES
+
+
+class ApprovalStatus(models.TextChoices):
+    NOT_REQUIRED = "not_required", "Not required"
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REFUSED = "refused", "Refused"
+
+
+class Decision(models.Model):
+    """An operator's action on a case, and the second approval where four-eyes applies."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="decisions")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions")
+    verdict = models.CharField(max_length=20, choices=Verdict.choices)
+    previous_verdict = models.CharField(max_length=20, choices=Verdict.choices, blank=True)
+    reason = models.TextField(blank=True)
+    is_override = models.BooleanField(default=False)
+    approval_status = models.CharField(
+        max_length=20, choices=ApprovalStatus.choices, default=ApprovalStatus.NOT_REQUIRED
+    )
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="approvals"
+    )
+    approval_note = models.TextField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["approval_status", "created_at"], name="decision_approval_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.verdict} on case {self.case_id} by {self.actor_id}"
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("audit events are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("audit events are append-only")
+
+
+class AuditEvent(models.Model):
+    """Append-only record of every state change and every look at a case's images."""
+
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Who acted when not a user: "system", "worker", "partner:<slug>".
+    actor_label = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=60, db_index=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["case", "created_at"], name="audit_case_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} at {self.created_at}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise PermissionError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("audit events are append-only")
+
+
+class ProviderSetting(models.Model):
+    """Per-provider knobs an admin may change at run time. Credentials are never stored here."""
+
+    provider = models.CharField(max_length=40, unique=True)
+    enabled = models.BooleanField(default=True)
+    threshold = models.FloatField()
+    review_margin = models.FloatField(default=0.05)
+    timeout_seconds = models.FloatField(default=20.0)
+    max_attempts = models.PositiveSmallIntegerField(default=5, help_text="Retry budget per check.")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["provider"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(
+                condition=Q(threshold__gte=0) & Q(threshold__lte=1), name="providersetting_threshold_0_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(review_margin__gte=0) & Q(review_margin__lte=0.5), name="providersetting_margin"
+            ),
+            models.CheckConstraint(condition=Q(timeout_seconds__gt=0), name="providersetting_timeout_pos"),
+        ]
+
+    def __str__(self) -> str:
+        return self.provider

@@ -1,0 +1,181 @@
+"""The one outbound HTTP seam. Every vendor call goes through :func:`send`, always with a timeout.
+
+Vendor adapters subclass :class:`HttpProvider`: they *build* an :class:`OutboundRequest` from the
+check request, and *parse* a successful response into a ProviderResult. Classifying failures into
+retryable and permanent happens here once, with a hook for vendor quirks (Kairos' 403 = usage limit).
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import requests
+
+from .base import (
+    CheckRequest,
+    PermanentProviderError,
+    Provider,
+    ProviderError,
+    ProviderResult,
+    RetryableProviderError,
+    redact,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Keep at most this much of an error body for the operator (vendor bodies can be large).
+MAX_KEPT_BODY = 8192
+USER_AGENT = "kyc-liveness-portal/1.0"
+
+_session: requests.Session | None = None
+
+
+def _get_session() -> requests.Session:
+    # One pooled session per process: keep-alive to vendors matters at volume.
+    global _session
+    if _session is None:
+        _session = requests.Session()
+        _session.headers["User-Agent"] = USER_AGENT
+    return _session
+
+
+@dataclass
+class OutboundRequest:
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    data: Mapping[str, Any] | None = None
+    files: Sequence[tuple[str, tuple[str, bytes, str]]] | None = None
+    json_body: Any = None
+
+
+@dataclass
+class HttpResponse:
+    status_code: int
+    headers: Mapping[str, str]
+    body: bytes
+    latency_ms: int
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def send(request: OutboundRequest, *, timeout: float) -> HttpResponse:
+    """Send one request. Network failures become RetryableProviderError; no status check here."""
+    if timeout <= 0:
+        raise ValueError("a vendor call always has a positive timeout")
+    started = time.monotonic()
+    try:
+        response = _get_session().request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            data=request.data,
+            files=request.files,
+            json=request.json_body,
+            timeout=(min(5.0, timeout), timeout),
+            allow_redirects=False,
+        )
+    except requests.Timeout as exc:
+        latency = int((time.monotonic() - started) * 1000)
+        raise RetryableProviderError(f"timed out after {timeout:g}s", code="timeout", latency_ms=latency) from exc
+    except requests.ConnectionError as exc:
+        latency = int((time.monotonic() - started) * 1000)
+        raise RetryableProviderError(
+            f"connection failed: {type(exc).__name__}", code="connection_error", latency_ms=latency
+        ) from exc
+    latency = int((time.monotonic() - started) * 1000)
+    logger.info(
+        "vendor call %s %s -> %s in %sms", request.method, _url_for_log(request.url), response.status_code, latency
+    )
+    return HttpResponse(response.status_code, response.headers, response.content, latency)
+
+
+def _url_for_log(url: str) -> str:
+    # Never log query strings (a vendor could take a key there).
+    return url.split("?", 1)[0]
+
+
+class HttpProvider(Provider):
+    """A provider reached over HTTP: subclasses implement build() and parse()."""
+
+    is_remote = True
+    #: Header names whose values are secrets (removed from anything stored or shown).
+    secret_headers: ClassVar[tuple[str, ...]] = ()
+    #: Response header carrying the vendor's request id, when it has one.
+    request_id_header: ClassVar[str] = ""
+
+    @abc.abstractmethod
+    def build(self, request: CheckRequest) -> OutboundRequest:
+        """Turn the check request into the vendor's documented HTTP request."""
+
+    @abc.abstractmethod
+    def parse(self, response: HttpResponse, request: CheckRequest) -> ProviderResult:
+        """Turn a 2xx vendor response into a normalised result (PermanentProviderError if unparseable)."""
+
+    def secrets(self) -> list[str]:
+        """The credential values to scrub from stored bodies."""
+        return []
+
+    def classify(self, response: HttpResponse) -> ProviderError | None:
+        """Map a non-success response to a typed error; None means 'parse it'."""
+        status = response.status_code
+        body = self.redacted_text(response)
+        request_id = response.headers.get(self.request_id_header, "") if self.request_id_header else ""
+        common: dict[str, Any] = {
+            "raw_body": body,
+            "status_code": status,
+            "vendor_request_id": request_id,
+            "latency_ms": response.latency_ms,
+        }
+        if 200 <= status < 300:
+            return None
+        if status == 429:
+            return RetryableProviderError("rate limited by the vendor (429)", code="rate_limited", **common)
+        if status >= 500:
+            return RetryableProviderError(f"vendor server error ({status})", code="vendor_5xx", **common)
+        if status in (401, 403):
+            return PermanentProviderError(f"vendor refused the credentials ({status})", code="auth", **common)
+        return PermanentProviderError(f"vendor rejected the request ({status})", code="vendor_4xx", **common)
+
+    def redacted_text(self, response: HttpResponse) -> str:
+        text: str = redact(response.text[:MAX_KEPT_BODY], self.secrets())
+        return text
+
+    def redacted_json(self, payload: Any) -> Any:
+        return redact(payload, self.secrets())
+
+    def check(self, request: CheckRequest) -> ProviderResult:
+        outbound = self.build(request)
+        response = send(outbound, timeout=request.timeout)
+        error = self.classify(response)
+        if error is not None:
+            raise error
+        try:
+            result = self.parse(response, request)
+        except ProviderError as exc:
+            exc.latency_ms = exc.latency_ms or response.latency_ms
+            exc.raw_body = exc.raw_body or self.redacted_text(response)
+            raise
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PermanentProviderError(
+                f"unparseable vendor response: {exc}",
+                code="unparseable",
+                raw_body=self.redacted_text(response),
+                status_code=response.status_code,
+                latency_ms=response.latency_ms,
+            ) from exc
+        result.latency_ms = response.latency_ms
+        if not result.vendor_request_id and self.request_id_header:
+            result.vendor_request_id = response.headers.get(self.request_id_header, "")
+        return result

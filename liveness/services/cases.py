@@ -1,0 +1,304 @@
+"""Creating cases from validated images: one transaction, checks per workflow, tasks after commit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .. import storage
+from ..intake import ImageRejected, ValidatedImage, validate_image
+from ..models import Case, CaseKind, Check, Evidence, EvidenceRole, Partner
+from .audit import audit_record
+from .dispatch import enqueue_check
+from .providers import ProviderSelectionError, provider_config, workflow_providers
+
+#: The active-liveness parameters a frame may be asked for (Riset's documented list).
+FACE_PARAMETERS = (
+    "left",
+    "right",
+    "up",
+    "down",
+    "front",
+    "eyes open",
+    "eyes closed",
+    "mouth open",
+    "mouth closed",
+)
+
+
+class CaseInputError(ValueError):
+    """Input that cannot become a case. ``field`` names what is wrong; nothing was written."""
+
+    def __init__(self, field: str, message: str, *, code: str = "invalid") -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.code = code
+        self.message = message
+
+
+class IdempotencyConflict(ValueError):
+    """The idempotency key was used before with a different request body."""
+
+    def __init__(self, case: Case) -> None:
+        super().__init__("this Idempotency-Key was already used with a different request body")
+        self.case = case
+
+
+@dataclass(frozen=True)
+class IncomingImage:
+    role: str  # selfie | id_front | frame
+    data: bytes
+    index: int = 0
+    face_parameter: str = ""
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class CaseCreated:
+    case: Case
+    created: bool  # False when an idempotent replay returned an existing case
+
+
+def request_fingerprint(payload: dict[str, Any], images: Sequence[IncomingImage]) -> str:
+    """A stable hash of a submission (fields + image bytes) for idempotency comparisons."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(payload, sort_keys=True, default=str).encode())
+    for image in images:
+        digest.update(f"|{image.role}:{image.index}:{image.face_parameter}:".encode())
+        digest.update(hashlib.sha256(image.data).digest())
+    return digest.hexdigest()
+
+
+def _validate_shape(
+    *,
+    kind: str,
+    images: Sequence[IncomingImage],
+    country_code: str,
+    card_code: str,
+    face_parameters: Sequence[str],
+    success_threshold: int | None,
+) -> None:
+    if kind not in CaseKind.values:
+        raise CaseInputError("kind", f"must be one of {', '.join(CaseKind.values)}")
+    roles = [i.role for i in images]
+    if kind == CaseKind.SELFIE:
+        if roles != [EvidenceRole.SELFIE]:
+            raise CaseInputError("images", "a selfie case takes exactly one selfie image", code="wrong_images")
+    elif kind == CaseKind.ID_DOCUMENT:
+        if (
+            roles.count(EvidenceRole.ID_FRONT) != 1
+            or roles.count(EvidenceRole.SELFIE) > 1
+            or (set(roles) - {EvidenceRole.ID_FRONT, EvidenceRole.SELFIE})
+        ):
+            raise CaseInputError(
+                "images", "an ID case takes one id_front image and optionally one selfie", code="wrong_images"
+            )
+        if not country_code.strip():
+            raise CaseInputError("country_code", "required for ID-document cases", code="required")
+        if not card_code.strip():
+            raise CaseInputError("card_code", "required for ID-document cases", code="required")
+    else:
+        frames = [i for i in images if i.role == EvidenceRole.FRAME]
+        if len(frames) != len(images) or not frames:
+            raise CaseInputError("images", "an active case takes one or more frames", code="wrong_images")
+        if len(frames) > settings.INTAKE_MAX_FRAMES:
+            raise CaseInputError(
+                "images", f"at most {settings.INTAKE_MAX_FRAMES} frames per case", code="too_many_frames"
+            )
+        if len(face_parameters) != len(frames):
+            raise CaseInputError(
+                "face_parameters",
+                f"{len(face_parameters)} parameters for {len(frames)} frames: the counts must be equal",
+                code="length_mismatch",
+            )
+        bad = [p for p in face_parameters if p not in FACE_PARAMETERS]
+        if bad:
+            raise CaseInputError(
+                "face_parameters",
+                f"unknown values {bad}; allowed: {', '.join(FACE_PARAMETERS)}",
+                code="invalid_choice",
+            )
+        if success_threshold is not None and not 1 <= success_threshold <= len(frames):
+            raise CaseInputError("success_threshold", f"must be between 1 and the number of frames ({len(frames)})")
+
+
+def _existing_for_key(partner: Partner | None, key: str, fingerprint: str) -> Case | None:
+    if not key:
+        return None
+    existing = Case.objects.filter(partner=partner, idempotency_key=key).first()
+    if existing is None:
+        return None
+    if existing.request_fingerprint != fingerprint:
+        raise IdempotencyConflict(existing)
+    return existing
+
+
+def case_create(
+    *,
+    kind: str,
+    images: Sequence[IncomingImage],
+    partner: Partner | None = None,
+    created_by: User | None = None,
+    external_ref: str = "",
+    country_code: str = "",
+    card_code: str = "",
+    face_parameters: Sequence[str] = (),
+    success_threshold: int | None = None,
+    subject_id: str = "",
+    face_gallery_id: str = "",
+    providers: Sequence[str] | None = None,
+    callback_url: str = "",
+    idempotency_key: str = "",
+    fingerprint: str = "",
+    actor_label: str = "",
+) -> CaseCreated:
+    """Validate everything, store the encrypted images, then create the case, its evidence and its
+    checks in one transaction; the check tasks are enqueued after commit.
+
+    Raises CaseInputError / ImageRejected (nothing written), IdempotencyConflict.
+    """
+    existing = _existing_for_key(partner, idempotency_key, fingerprint)
+    if existing is not None:
+        return CaseCreated(existing, created=False)
+
+    if kind == CaseKind.ACTIVE and not face_parameters:
+        # Frames carry their own parameter when given per frame (upload form); else the list applies.
+        face_parameters = [i.face_parameter for i in sorted(images, key=lambda i: i.index)]
+    _validate_shape(
+        kind=kind,
+        images=images,
+        country_code=country_code,
+        card_code=card_code,
+        face_parameters=face_parameters,
+        success_threshold=success_threshold,
+    )
+    try:
+        chosen = workflow_providers(kind=kind, partner=partner, requested=list(providers or []))
+    except ProviderSelectionError as exc:
+        raise CaseInputError("providers", exc.message, code=exc.code) from exc
+
+    validated: list[tuple[IncomingImage, ValidatedImage]] = []
+    for position, image in enumerate(images):
+        label = image.label or (f"frame {image.index}" if image.role == EvidenceRole.FRAME else image.role)
+        try:
+            validated.append((image, validate_image(image.data, label=label)))
+        except ImageRejected as exc:
+            exc.field = f"images[{position}]"  # type: ignore[attr-defined]
+            raise
+
+    # Store ciphertext first (outside the transaction: storage may be remote). If the transaction
+    # fails, the stored objects are removed again so nothing is left half-written.
+    stored_keys: list[str] = []
+    try:
+        for _, valid in validated:
+            stored_keys.append(storage.put(valid.content, prefix=timezone.now().strftime("%Y/%m/%d")))
+        case = _case_create_rows(
+            kind=kind,
+            validated=validated,
+            stored_keys=stored_keys,
+            chosen=chosen,
+            partner=partner,
+            created_by=created_by,
+            external_ref=external_ref,
+            country_code=country_code.strip().upper(),
+            card_code=card_code.strip(),
+            face_parameters=list(face_parameters),
+            success_threshold=success_threshold,
+            subject_id=subject_id,
+            face_gallery_id=face_gallery_id,
+            callback_url=callback_url,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            actor_label=actor_label,
+        )
+    except IntegrityError:
+        for key in stored_keys:
+            storage.delete(key)
+        # A concurrent submit with the same idempotency key won the race: answer with its case.
+        winner = _existing_for_key(partner, idempotency_key, fingerprint)
+        if winner is not None:
+            return CaseCreated(winner, created=False)
+        raise
+    except BaseException:
+        for key in stored_keys:
+            storage.delete(key)
+        raise
+    return CaseCreated(case, created=True)
+
+
+def _case_create_rows(
+    *,
+    kind: str,
+    validated: list[tuple[IncomingImage, ValidatedImage]],
+    stored_keys: list[str],
+    chosen: list[str],
+    partner: Partner | None,
+    created_by: User | None,
+    actor_label: str,
+    fingerprint: str,
+    **fields: Any,
+) -> Case:
+    purge_after = timezone.now() + timedelta(days=settings.EVIDENCE_RETENTION_DAYS)
+    with transaction.atomic():
+        case = Case.objects.create(
+            kind=kind,
+            partner=partner,
+            created_by=created_by,
+            providers=chosen,
+            request_fingerprint=fingerprint,
+            **fields,
+        )
+        Evidence.objects.bulk_create(
+            [
+                Evidence(
+                    case=case,
+                    role=incoming.role,
+                    index=incoming.index,
+                    round=case.round,
+                    face_parameter=incoming.face_parameter
+                    or (fields["face_parameters"][incoming.index] if kind == CaseKind.ACTIVE else ""),
+                    content_type=valid.content_type,
+                    width=valid.width,
+                    height=valid.height,
+                    size_bytes=valid.size_bytes,
+                    sha256=valid.sha256,
+                    storage_key=key,
+                    purge_after=purge_after,
+                )
+                for (incoming, valid), key in zip(validated, stored_keys, strict=True)
+            ]
+        )
+        checks_create_for_round(case=case, providers=chosen)
+        audit_record(
+            action="case.created",
+            case=case,
+            actor=created_by,
+            actor_label=actor_label,
+            data={
+                "kind": kind,
+                "providers": chosen,
+                "evidence": [v.sha256 for _, v in validated],
+                "external_ref": fields["external_ref"],
+            },
+        )
+    return case
+
+
+def checks_create_for_round(*, case: Case, providers: Sequence[str]) -> list[Check]:
+    """Create one queued check per provider for the case's current round; enqueue each after commit."""
+    checks = []
+    for key in providers:
+        config = provider_config(key)
+        check = Check.objects.create(case=case, round=case.round, provider=key, max_attempts=config.max_attempts)
+        enqueue_check(check.pk)
+        checks.append(check)
+    return checks

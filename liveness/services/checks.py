@@ -1,0 +1,317 @@
+"""Running and settling checks, safe under re-delivery, retries and dead workers.
+
+Protocol (after healthchecks' "claim with a conditional UPDATE"):
+1. claim: UPDATE ... SET status=running, attempts=attempts+1, lease=now+L WHERE id=? AND (status=queued
+   OR (status=running AND lease expired)). Zero rows -> someone else has it or it is settled: do nothing.
+   The attempt number after the claim is this run's fencing token. It is recorded before the network call,
+   outside any transaction.
+2. call the provider with no transaction open.
+3. settle: UPDATE ... WHERE id=? AND status=running AND attempts=<token>. A worker whose lease expired and
+   whose check was re-claimed by another finds zero rows and its late result is dropped, so a check is
+   never settled twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .. import policy, storage
+from ..models import Case, CaseKind, CaseStatus, Check, CheckStatus, Evidence, EvidenceRole
+from ..providers import CheckRequest, EvidenceImage, ProviderError, ProviderResult, get_provider
+from ..storage import EvidenceUnavailable
+from .audit import audit_record
+from .dispatch import enqueue_check
+from .providers import provider_config
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExecuteOutcome:
+    """What happened to one task run. ``retry_in`` is set when the task should retry later."""
+
+    state: str  # settled | retry | not_claimed | dropped
+    retry_in: float | None = None
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**attempt)], at least 1 s."""
+    ceiling = min(settings.CHECK_RETRY_BACKOFF_MAX, settings.CHECK_RETRY_BACKOFF_BASE * (2**attempt))
+    return max(1.0, random.uniform(0, ceiling))
+
+
+def check_claim(*, check_id: int) -> Check | None:
+    now = timezone.now()
+    claimed = (
+        Check.objects.filter(pk=check_id)
+        .filter(Q(status=CheckStatus.QUEUED) | Q(status=CheckStatus.RUNNING, lease_expires_at__lt=now))
+        .filter(attempts__lt=F("max_attempts"))
+        .update(
+            status=CheckStatus.RUNNING,
+            attempts=F("attempts") + 1,
+            lease_expires_at=now + timedelta(seconds=settings.CHECK_LEASE_SECONDS),
+            started_at=now,
+            next_attempt_at=None,
+        )
+    )
+    if not claimed:
+        return None
+    check = Check.objects.select_related("case").get(pk=check_id)
+    # The first claim moves the case out of "received"; conditional, so concurrent claims are harmless.
+    Case.objects.filter(pk=check.case_id, status=CaseStatus.RECEIVED).update(
+        status=CaseStatus.PROCESSING, updated_at=now
+    )
+    return check
+
+
+def check_request_build(check: Check) -> CheckRequest:
+    """Load and decrypt the evidence of the check's round into a provider request."""
+    case = check.case
+    evidence = list(Evidence.objects.filter(case=case, round=check.round).order_by("role", "index"))
+    if case.kind == CaseKind.ACTIVE:
+        evidence.sort(key=lambda e: e.index)
+    else:
+        # The primary image first: the selfie of a selfie case, the document of an ID case.
+        primary = EvidenceRole.ID_FRONT if case.kind == CaseKind.ID_DOCUMENT else EvidenceRole.SELFIE
+        evidence.sort(key=lambda e: (e.role != primary, e.index))
+    images = []
+    for item in evidence:
+        if item.is_purged:
+            raise EvidenceUnavailable(f"evidence {item.pk} was purged")
+        images.append(
+            EvidenceImage(
+                role=item.role,
+                index=item.index,
+                content=storage.get(item.storage_key),
+                content_type=item.content_type,
+                width=item.width,
+                height=item.height,
+                face_parameter=item.face_parameter,
+            )
+        )
+    config = provider_config(check.provider)
+    return CheckRequest(
+        check_id=check.pk,
+        case_id=str(case.public_id),
+        kind=case.kind,
+        images=images,
+        threshold=config.threshold,
+        timeout=config.timeout_seconds,
+        country_code=case.country_code,
+        card_code=case.card_code,
+        face_parameters=list(case.face_parameters),
+        success_threshold=case.success_threshold,
+        subject_id=case.subject_id,
+        face_gallery_id=case.face_gallery_id,
+    )
+
+
+def check_execute(*, check_id: int) -> ExecuteOutcome:
+    """Claim the check, call its provider, settle it; then decide the case if it was the last one."""
+    check = check_claim(check_id=check_id)
+    if check is None:
+        return ExecuteOutcome("not_claimed")
+    token = check.attempts
+    try:
+        request = check_request_build(check)
+        result = get_provider(check.provider).check(request)
+    except ProviderError as exc:
+        return _check_handle_error(check, token, exc)
+    except EvidenceUnavailable as exc:
+        settled = check_fail(check_id=check.pk, token=token, code="evidence_unavailable", message=str(exc))
+        return ExecuteOutcome("settled" if settled else "dropped")
+    settled = check_succeed(check_id=check.pk, token=token, result=result)
+    return ExecuteOutcome("settled" if settled else "dropped")
+
+
+def _check_handle_error(check: Check, token: int, exc: ProviderError) -> ExecuteOutcome:
+    logger.warning("check %s (%s) attempt %s failed: %s [%s]", check.pk, check.provider, token, exc.code, exc.message)
+    if exc.retryable and token < check.max_attempts:
+        delay = backoff_seconds(token)
+        released = check_release_for_retry(check_id=check.pk, token=token, exc=exc, delay=delay)
+        return ExecuteOutcome("retry", retry_in=delay) if released else ExecuteOutcome("dropped")
+    message = exc.message if not exc.retryable else f"{exc.message} (gave up after {token} attempts)"
+    settled = check_fail(
+        check_id=check.pk,
+        token=token,
+        code=exc.code,
+        message=message,
+        raw_body=exc.raw_body,
+        latency_ms=exc.latency_ms,
+        vendor_request_id=exc.vendor_request_id,
+    )
+    return ExecuteOutcome("settled" if settled else "dropped")
+
+
+def check_release_for_retry(*, check_id: int, token: int, exc: ProviderError, delay: float) -> bool:
+    """Put a running check back in the queue after a retryable error, keeping the error visible."""
+    released = Check.objects.filter(pk=check_id, status=CheckStatus.RUNNING, attempts=token).update(
+        status=CheckStatus.QUEUED,
+        lease_expires_at=None,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        error_code=exc.code,
+        error_message=exc.message,
+        latency_ms=exc.latency_ms,
+    )
+    if released:
+        check = Check.objects.select_related("case").get(pk=check_id)
+        audit_record(
+            action="check.retry_scheduled",
+            case=check.case,
+            actor_label="worker",
+            data={
+                "check": check_id,
+                "provider": check.provider,
+                "attempt": token,
+                "error": exc.code,
+                "retry_in_s": round(delay, 1),
+            },
+        )
+    return bool(released)
+
+
+def check_succeed(*, check_id: int, token: int, result: ProviderResult) -> bool:
+    """Settle a check with a provider result. False when the claim was lost (result dropped)."""
+    config = provider_config(Check.objects.values_list("provider", flat=True).get(pk=check_id))
+    outcome = policy.classify(
+        status=CheckStatus.SUCCEEDED, score=result.score, threshold=config.threshold, margin=config.review_margin
+    )
+    with transaction.atomic():
+        settled = Check.objects.filter(pk=check_id, status=CheckStatus.RUNNING, attempts=token).update(
+            status=CheckStatus.SUCCEEDED,
+            score=result.score,
+            threshold=config.threshold,
+            review_margin=config.review_margin,
+            passed=policy.passed(result.score, config.threshold),
+            outcome=outcome,
+            vendor_label=result.vendor_label[:100],
+            reason=result.reason[:200],
+            details=result.details,
+            raw_response=result.raw_response,
+            latency_ms=result.latency_ms,
+            vendor_request_id=result.vendor_request_id[:200],
+            error_code="",
+            error_message="",
+            lease_expires_at=None,
+            finished_at=timezone.now(),
+        )
+        if not settled:
+            return False
+        check = Check.objects.select_related("case").get(pk=check_id)
+        audit_record(
+            action="check.succeeded",
+            case=check.case,
+            actor_label="worker",
+            data={
+                "check": check_id,
+                "provider": check.provider,
+                "score": result.score,
+                "outcome": outcome,
+                "reason": result.reason,
+                "attempt": token,
+            },
+        )
+        case_evaluate(case_id=check.case_id)
+    return True
+
+
+def check_fail(
+    *,
+    check_id: int,
+    token: int,
+    code: str,
+    message: str,
+    raw_body: str = "",
+    latency_ms: int | None = None,
+    vendor_request_id: str = "",
+) -> bool:
+    """Settle a check as failed (permanent error or retry budget spent); the case goes to review."""
+    raw: Any = {"body": raw_body} if raw_body else None
+    with transaction.atomic():
+        settled = Check.objects.filter(pk=check_id, status=CheckStatus.RUNNING, attempts=token).update(
+            status=CheckStatus.FAILED,
+            outcome=policy.classify(status=CheckStatus.FAILED, score=None, threshold=0, margin=0),
+            error_code=code[:60],
+            error_message=message,
+            raw_response=raw,
+            latency_ms=latency_ms,
+            vendor_request_id=vendor_request_id[:200],
+            lease_expires_at=None,
+            finished_at=timezone.now(),
+        )
+        if not settled:
+            return False
+        check = Check.objects.select_related("case").get(pk=check_id)
+        audit_record(
+            action="check.failed",
+            case=check.case,
+            actor_label="worker",
+            data={
+                "check": check_id,
+                "provider": check.provider,
+                "error": code,
+                "message": message[:500],
+                "attempt": token,
+            },
+        )
+        case_evaluate(case_id=check.case_id)
+    return True
+
+
+def case_evaluate(*, case_id: int) -> str | None:
+    """When every check of the current round is settled, apply the policy and move the case on.
+
+    Runs inside the settling transaction; the case row is locked so two checks settling at once
+    decide it exactly once. Returns the new auto verdict, or None if the case is not ready.
+    """
+    from .decisions import case_apply_auto_verdict
+
+    case = Case.objects.select_for_update().get(pk=case_id)
+    if case.status not in (CaseStatus.PROCESSING, CaseStatus.RECEIVED):
+        return None
+    checks = list(Check.objects.filter(case=case, round=case.round))
+    if not checks or any(not c.is_settled for c in checks):
+        return None
+    views = [
+        policy.CheckView(c.provider, c.outcome, c.reason or c.error_code)
+        for c in checks
+        if c.status != CheckStatus.SKIPPED
+    ]
+    decision = policy.decide(views)
+    case_apply_auto_verdict(case=case, decision=decision)
+    return decision.verdict
+
+
+def checks_requeue_stale() -> int:
+    """Re-enqueue checks whose message was lost: queued past their due time, or running past the lease."""
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.CHECK_STALE_QUEUED_SECONDS)
+    stale = Check.objects.filter(
+        Q(status=CheckStatus.QUEUED, created_at__lt=stale_before)
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=stale_before))
+        | Q(status=CheckStatus.RUNNING, lease_expires_at__lt=now)
+    ).values_list("pk", "status", "attempts", "max_attempts")
+    count = 0
+    for check_id, status, attempts, max_attempts in stale:
+        if status == CheckStatus.RUNNING and attempts >= max_attempts:
+            # A worker died on the last attempt: fail it so the case reaches review rather than hanging.
+            check_fail(
+                check_id=check_id,
+                token=attempts,
+                code="worker_lost",
+                message="the worker running the last attempt stopped before answering",
+            )
+            continue
+        with transaction.atomic():
+            enqueue_check(check_id)
+        count += 1
+    return count

@@ -1,0 +1,45 @@
+"""Celery tasks: thin. They take ids, call one service, and let typed outcomes decide retries."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,  # the retry budget is the check's own max_attempts, counted in the database
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+)
+def run_check(self, check_id: int) -> str:
+    try:
+        outcome = services.check_execute(check_id=check_id)
+    except SoftTimeLimitExceeded:
+        # The lease runs out and the sweeper (or a re-delivery) gives the check another attempt.
+        logger.warning("check %s hit the soft time limit; left for re-claim after its lease", check_id)
+        return "time_limit"
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.state
+
+
+@shared_task(acks_late=True)
+def requeue_stale_checks() -> int:
+    return services.checks_requeue_stale()
+
+
+@shared_task(acks_late=True)
+def purge_expired_evidence() -> int:
+    from .services.retention import evidence_purge_expired
+
+    return evidence_purge_expired()

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth.models import Permission, User
+
+from tests.factories import UserFactory
+from tests.helpers import ScriptedProvider, install_provider
+
+
+@pytest.fixture
+def scripted(settings) -> Iterator[ScriptedProvider]:
+    """A scripted provider that is every kind's whole workflow for the test."""
+    provider = ScriptedProvider()
+    restore = install_provider(provider)
+    settings.LIVENESS_WORKFLOWS = {"selfie": ["scripted"], "id_document": ["scripted"], "active": ["scripted"]}
+    yield provider
+    restore()
+
+
+def _user_with(*codenames: str, username: str) -> User:
+    user = UserFactory.create(username=username)
+    for codename in codenames:
+        user.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="liveness"))
+    return User.objects.get(pk=user.pk)  # drop the permission cache
+
+
+@pytest.fixture
+def operator(db):
+    return _user_with("decide_case", "view_evidence", username="olivia-operator")
+
+
+@pytest.fixture
+def supervisor(db):
+    return _user_with("decide_case", "view_evidence", "approve_override", username="sam-supervisor")
+
+
+@pytest.fixture
+def supervisor2(db):
+    return _user_with("decide_case", "view_evidence", "approve_override", username="sue-supervisor")
