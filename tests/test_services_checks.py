@@ -1,0 +1,213 @@
+"""Running and settling checks: success, retries with backoff, permanent failures, re-delivery, leases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from liveness import services, storage
+from liveness.models import AuditEvent, Case, CaseStatus, Check, CheckOutcome, CheckStatus, Verdict
+from liveness.providers import PermanentProviderError, ProviderResult, RetryableProviderError
+from liveness.services.checks import backoff_seconds, check_claim, check_succeed
+from liveness.tasks import run_check
+from tests.helpers import ScriptedProvider, image_bytes, install_provider
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_broker():
+    with mock.patch("liveness.tasks.run_check.apply_async") as apply_async:
+        yield apply_async
+
+
+def new_case(kind: str = "selfie") -> Case:
+    return services.case_create(kind=kind, images=[services.IncomingImage("selfie", image_bytes())]).case
+
+
+def only_check(case: Case) -> Check:
+    return Check.objects.get(case=case)
+
+
+def test_a_successful_check_settles_and_decides_the_case(scripted):
+    scripted.script.append(ProviderResult(score=0.93, vendor_label="LIVE", details={"faces": 1}))
+    case = new_case()
+    outcome = services.check_execute(check_id=only_check(case).pk)
+    check = only_check(case)
+    case.refresh_from_db()
+    assert outcome.state == "settled"
+    assert (check.status, check.attempts, check.score, check.threshold, check.passed) == (
+        CheckStatus.SUCCEEDED, 1, 0.93, 0.5, True,
+    )  # fmt: skip
+    assert check.outcome == CheckOutcome.PASS and check.vendor_label == "LIVE"
+    assert (case.status, case.auto_verdict, case.final_verdict) == (CaseStatus.DECIDED, Verdict.LIVE, Verdict.LIVE)
+    assert case.decided_by is None and case.decided_at is not None
+    # The provider saw the decrypted, normalised image.
+    assert scripted.requests[0].images[0].content[:2] == b"\xff\xd8"
+
+
+@pytest.mark.parametrize(
+    ("score", "status", "verdict"),
+    [
+        (0.1, CaseStatus.DECIDED, Verdict.SPOOF),
+        (0.55, CaseStatus.NEEDS_REVIEW, Verdict.NEEDS_REVIEW),
+        (None, CaseStatus.NEEDS_REVIEW, Verdict.NEEDS_REVIEW),
+    ],
+)
+def test_the_policy_routes_the_case(scripted, score, status, verdict):
+    scripted.script.append(ProviderResult(score=score, reason="no_face" if score is None else ""))
+    case = new_case()
+    services.check_execute(check_id=only_check(case).pk)
+    case.refresh_from_db()
+    assert (case.status, case.auto_verdict) == (status, verdict)
+    if verdict == Verdict.NEEDS_REVIEW:
+        assert case.final_verdict == "" and case.auto_reasons
+
+
+def test_a_retryable_error_requeues_with_the_error_kept_and_a_backoff(scripted):
+    scripted.script.append(RetryableProviderError("timed out after 5s", code="timeout", latency_ms=5000))
+    case = new_case()
+    outcome = services.check_execute(check_id=only_check(case).pk)
+    check = only_check(case)
+    assert outcome.state == "retry" and outcome.retry_in is not None and outcome.retry_in >= 1
+    assert (check.status, check.attempts, check.error_code) == (CheckStatus.QUEUED, 1, "timeout")
+    assert check.next_attempt_at is not None
+    assert AuditEvent.objects.filter(case=case, action="check.retry_scheduled").count() == 1
+    case.refresh_from_db()
+    assert case.status == CaseStatus.PROCESSING
+
+
+def test_it_gives_up_after_the_retry_budget_and_sends_the_case_to_review(scripted):
+    scripted.script.extend(RetryableProviderError("vendor 503", code="vendor_5xx") for _ in range(3))
+    case = new_case()
+    Check.objects.filter(case=case).update(max_attempts=3)
+    states = [services.check_execute(check_id=only_check(case).pk).state for _ in range(3)]
+    check = only_check(case)
+    case.refresh_from_db()
+    assert states == ["retry", "retry", "settled"]
+    assert (check.status, check.attempts, check.outcome) == (CheckStatus.FAILED, 3, CheckOutcome.ERROR)
+    assert "gave up after 3 attempts" in check.error_message
+    assert (case.status, case.auto_verdict) == (CaseStatus.NEEDS_REVIEW, Verdict.NEEDS_REVIEW)
+    # Budget spent: a further delivery of the task does nothing.
+    assert services.check_execute(check_id=check.pk).state == "not_claimed"
+
+
+def test_a_permanent_error_fails_at_once_and_keeps_the_raw_body(scripted):
+    scripted.script.append(PermanentProviderError("bad request", code="vendor_4xx", raw_body='{"error":"x"}',
+                                                  status_code=400))
+    case = new_case()
+    services.check_execute(check_id=only_check(case).pk)
+    check = only_check(case)
+    assert (check.status, check.attempts, check.error_code) == (CheckStatus.FAILED, 1, "vendor_4xx")
+    assert check.raw_response == {"body": '{"error":"x"}'}
+
+
+def test_a_redelivered_task_does_not_settle_twice(scripted):
+    scripted.script.append(ProviderResult(score=0.9))
+    case = new_case()
+    check_id = only_check(case).pk
+    assert services.check_execute(check_id=check_id).state == "settled"
+    assert services.check_execute(check_id=check_id).state == "not_claimed"  # re-delivery
+    assert len(scripted.requests) == 1  # no second vendor call
+    assert only_check(case).attempts == 1
+    assert AuditEvent.objects.filter(case=case, action="check.succeeded").count() == 1
+    assert AuditEvent.objects.filter(case=case, action="case.auto_decided").count() == 1
+
+
+def test_a_running_check_with_a_live_lease_is_not_claimed_again(scripted):
+    case = new_case()
+    check_id = only_check(case).pk
+    assert check_claim(check_id=check_id) is not None
+    assert check_claim(check_id=check_id) is None
+
+
+def test_an_expired_lease_is_reclaimed_and_the_late_result_is_dropped(scripted):
+    case = new_case()
+    check_id = only_check(case).pk
+    first = check_claim(check_id=check_id)
+    assert first is not None
+    Check.objects.filter(pk=check_id).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    second = check_claim(check_id=check_id)
+    assert second is not None and second.attempts == 2
+    # The first (presumed dead) worker answers late: its token is stale, its result is dropped.
+    assert check_succeed(check_id=check_id, token=first.attempts, result=ProviderResult(score=0.1)) is False
+    assert check_succeed(check_id=check_id, token=second.attempts, result=ProviderResult(score=0.9)) is True
+    check = only_check(case)
+    assert (check.score, check.attempts) == (0.9, 2)
+
+
+def test_the_case_is_decided_once_when_the_last_of_several_checks_settles(scripted, settings):
+    other = ScriptedProvider()
+    other.key = "scripted2"
+    restore = install_provider(other)
+    try:
+        settings.LIVENESS_WORKFLOWS = {"selfie": ["scripted", "scripted2"]}
+        scripted.script.append(ProviderResult(score=0.9))
+        other.script.append(ProviderResult(score=0.05))
+        case = new_case()
+        checks = list(case.checks.order_by("provider"))
+        services.check_execute(check_id=checks[0].pk)
+        case.refresh_from_db()
+        assert case.status == CaseStatus.PROCESSING  # one check still open: no verdict yet
+        services.check_execute(check_id=checks[1].pk)
+        case.refresh_from_db()
+        assert case.auto_verdict == Verdict.NEEDS_REVIEW  # they disagree
+        assert "disagree" in case.auto_reasons[0]
+        assert AuditEvent.objects.filter(case=case, action="case.auto_decided").count() == 1
+    finally:
+        restore()
+
+
+def test_purged_evidence_fails_the_check_with_the_reason(scripted):
+    case = new_case()
+    storage.delete(case.evidence.get().storage_key)
+    services.check_execute(check_id=only_check(case).pk)
+    check = only_check(case)
+    assert (check.status, check.error_code) == (CheckStatus.FAILED, "evidence_unavailable")
+    assert scripted.requests == []
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap(settings):
+    settings.CHECK_RETRY_BACKOFF_BASE = 2.0
+    settings.CHECK_RETRY_BACKOFF_MAX = 60.0
+    with mock.patch("liveness.services.checks.random.uniform", side_effect=lambda lo, hi: hi):
+        assert [backoff_seconds(n) for n in (1, 2, 3, 10)] == [4.0, 8.0, 16.0, 60.0]
+    with mock.patch("liveness.services.checks.random.uniform", side_effect=lambda lo, hi: lo):
+        assert backoff_seconds(3) == 1.0  # never an immediate hammering retry
+    samples = {backoff_seconds(4) for _ in range(50)}
+    assert len(samples) > 1 and all(1.0 <= s <= 32.0 for s in samples)
+
+
+def test_the_task_retries_through_celery_until_it_settles(scripted, settings, no_broker):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    scripted.script.extend([RetryableProviderError("t", code="timeout"), RetryableProviderError("t", code="timeout"),
+                            ProviderResult(score=0.8)])
+    case = new_case()
+    with mock.patch("liveness.services.checks.backoff_seconds", return_value=1.0):
+        result = run_check.apply(args=(only_check(case).pk,))
+    check = only_check(case)
+    assert result.successful()
+    assert (check.status, check.attempts, check.score) == (CheckStatus.SUCCEEDED, 3, 0.8)
+
+
+def test_the_sweeper_requeues_lost_checks_and_fails_dead_last_attempts(scripted, settings, no_broker,
+                                                                         django_capture_on_commit_callbacks):
+    settings.CHECK_STALE_QUEUED_SECONDS = 60
+    lost = only_check(new_case())
+    Check.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    fresh = only_check(new_case())
+    dead = only_check(new_case())
+    Check.objects.filter(pk=dead.pk).update(status=CheckStatus.RUNNING, attempts=5, max_attempts=5,
+                                            lease_expires_at=timezone.now() - timedelta(seconds=1))
+    no_broker.reset_mock()
+    with django_capture_on_commit_callbacks(execute=True):
+        count = services.checks_requeue_stale()
+    assert count == 1
+    assert [c.kwargs["args"] for c in no_broker.call_args_list] == [(lost.pk,)]
+    dead.refresh_from_db()
+    assert (dead.status, dead.error_code) == (CheckStatus.FAILED, "worker_lost")
+    fresh.refresh_from_db()
+    assert fresh.status == CheckStatus.QUEUED
