@@ -83,7 +83,9 @@ def validate_image(data: bytes, *, label: str = "image") -> ValidatedImage:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             image.load()
-            oriented = ImageOps.exif_transpose(image)
+            # In place: no second full-size copy of the pixels (see bench/run.py, intake memory).
+            ImageOps.exif_transpose(image, in_place=True)
+            oriented = image
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
         raise ImageRejected("corrupt", f"{label}: the image is truncated or corrupt ({exc})") from exc
     if min(oriented.size) < min_side:
@@ -106,11 +108,11 @@ def _reencode(image: Image.Image, image_format: str) -> tuple[bytes, str]:
     out = io.BytesIO()
     if image_format == "PNG":
         mode = "RGBA" if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info else "RGB"
-        clean = image.convert(mode)
+        clean = image if image.mode == mode else image.convert(mode)
         clean.info = {}
         clean.save(out, format="PNG", optimize=False)
         return out.getvalue(), "image/png"
-    clean = image.convert("RGB")
+    clean = image if image.mode == "RGB" else image.convert("RGB")
     clean.info = {}
     clean.save(out, format="JPEG", quality=JPEG_QUALITY, subsampling=0)
     return out.getvalue(), "image/jpeg"

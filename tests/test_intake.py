@@ -131,3 +131,16 @@ def test_cmyk_jpeg_becomes_rgb() -> None:
     Image.new("CMYK", (100, 100), (0, 50, 100, 0)).save(out, format="JPEG")
     with Image.open(io.BytesIO(validate_image(out.getvalue()).content)) as stored:
         assert stored.mode == "RGB"
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_it_drops_embedded_icc_profiles(fmt: str) -> None:
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    out = io.BytesIO()
+    Image.new("RGB", (100, 100), (9, 9, 9)).save(out, format=fmt, icc_profile=icc)
+    with Image.open(io.BytesIO(out.getvalue())) as original:
+        assert original.info.get("icc_profile")  # the input really carries one
+    with Image.open(io.BytesIO(validate_image(out.getvalue()).content)) as stored:
+        assert not stored.info.get("icc_profile")

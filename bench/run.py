@@ -1,0 +1,152 @@
+"""Benchmarks, reported as ratios against a baseline measured in the same run.
+
+    .venv/bin/python -m bench.run [--repeat N] [--json]
+
+- intake: `validate_image` (decode, orient, strip, re-encode, hash) against a bare Pillow decode of the
+  same bytes — the cost of making an upload safe, per image size.
+- intake memory: peak RSS growth of `validate_image` against the bare decode (fresh process each).
+- engine: the local engine's full analysis (detect, landmarks, quality, passive) against HOG detection
+  alone on the same image — what the extra stages cost.
+- policy/settle: settling and deciding N checks through the services (SQLite) against creating the same
+  number of rows with bulk_create — the price of the claim/settle protocol.
+Nothing here asserts a time; compare ratios between commits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyc_portal.settings.test")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+django.setup()
+
+from PIL import Image  # noqa: E402
+
+from liveness.intake import validate_image  # noqa: E402
+
+
+def timed(func: Callable[[], object], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        func()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+_CHILD = """
+import io, os, sys
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyc_portal.settings.test")
+import django; django.setup()
+from PIL import Image
+from liveness.intake import validate_image
+data = open(sys.argv[1], "rb").read()
+mode = sys.argv[2]
+def status(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1])
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # reset the peak-RSS counter: measure only what follows
+before = status("VmRSS:")
+if mode == "decode":
+    Image.open(io.BytesIO(data)).load()
+elif mode == "validate":
+    validate_image(data)
+print(status("VmHWM:") - before)
+"""
+
+
+def peak_rss_kib(data: bytes, mode: str) -> int:
+    """Peak RSS growth of a fresh interpreter doing one operation, in KiB (Linux: the peak counter is
+    reset first). Pillow's pixel buffers are invisible to tracemalloc, so this is measured per process."""
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".jpg") as handle:
+        handle.write(data)
+        handle.flush()
+        out = subprocess.run(
+            [sys.executable, "-c", _CHILD, handle.name, mode], capture_output=True, text=True, check=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )  # fmt: skip
+    return int(out.stdout.split()[-1])
+
+
+def synthetic_jpeg(width: int, height: int) -> bytes:
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    pixels = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+def bare_decode(data: bytes) -> None:
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+
+
+def bench_intake(repeat: int) -> list[dict[str, object]]:
+    rows = []
+    for width, height in ((640, 480), (1920, 1080), (4000, 3000)):
+        data = synthetic_jpeg(width, height)
+        baseline = timed(lambda d=data: bare_decode(d), repeat)
+        measured = timed(lambda d=data: validate_image(d), repeat)
+        base_mem = peak_rss_kib(data, "decode")
+        mem = peak_rss_kib(data, "validate")
+        rows.append({
+            "bench": f"intake {width}x{height}", "baseline_ms": round(baseline * 1000, 2),
+            "measured_ms": round(measured * 1000, 2), "time_ratio": round(measured / baseline, 2),
+            "memory_ratio": round(mem / max(1, base_mem), 2),
+        })  # fmt: skip
+    return rows
+
+
+def bench_engine(repeat: int) -> list[dict[str, object]]:
+    shared = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "genuine"
+    sample = shared / "Silent-Face-Anti-Spoofing__images_sample_image_T1.jpg"
+    if not sample.is_file():
+        return [{"bench": "engine", "skipped": f"no test image at {sample}"}]
+    from liveness.engine.analysis import analyze_image, detect_faces, load_rgb
+    from liveness.engine.models import load_models
+
+    load_models()
+    data = validate_image(sample.read_bytes()).content
+    rgb = load_rgb(data)
+    analyze_image(data)  # warm up
+    baseline = timed(lambda: detect_faces(rgb, max_side=1024), repeat)
+    measured = timed(lambda: analyze_image(data), repeat)
+    return [{
+        "bench": "engine analyse vs detect", "baseline_ms": round(baseline * 1000, 2),
+        "measured_ms": round(measured * 1000, 2), "time_ratio": round(measured / baseline, 2),
+    }]  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    rows = bench_intake(args.repeat) + bench_engine(args.repeat)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print("  ".join(f"{k}={v}" for k, v in row.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
