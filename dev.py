@@ -53,6 +53,10 @@ def ensure_venv(requirements: str) -> None:
         cwd=ROOT,
     )
     stamp.write_text(digest.hexdigest())
+    if requirements != "requirements.txt":
+        # The dev file includes the runtime one (-r requirements.txt): that set is installed too.
+        runtime = hashlib.sha256((ROOT / "requirements.txt").read_bytes() * 2).hexdigest()
+        (VENV / ".installed-requirements").write_text(runtime)
 
 
 def manage(*args: str, env: dict[str, str]) -> None:
