@@ -12,6 +12,7 @@ Standard library only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import secrets
@@ -35,8 +36,8 @@ def log(message: str) -> None:
 
 def ensure_venv(requirements: str) -> None:
     """Create .venv and install ``requirements`` unless the same file set is already installed."""
-    if sys.version_info < (3, 11):
-        sys.exit("Python 3.11 or newer is needed (found %d.%d)" % sys.version_info[:2])
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file runs under whatever python3 the user has
+        sys.exit("Python 3.11 or newer is needed (found {}.{})".format(*sys.version_info[:2]))
     if not VENV_PY.exists():
         log(f"creating {VENV.relative_to(ROOT)}")
         venv.EnvBuilder(with_pip=True, clear=False).create(VENV)
@@ -89,10 +90,8 @@ def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
         except subprocess.TimeoutExpired:
             log(f"process {proc.pid} did not stop in time; killing its process group")
         # Whatever is left of the group (a stuck pool child) goes too.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait()
 
 
@@ -112,7 +111,8 @@ def cmd_start(args: argparse.Namespace) -> int:
         # Each child leads its own process group so that stopping it stops its own children too.
         procs.append(subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True))
 
-    spawn(str(VENV_PY), "manage.py", "runserver", f"127.0.0.1:{args.port}", "--noreload", "--skip-checks")
+    # runserver_sandbox = runserver, except that Kairos' documented app_id / app_key headers reach its simulator.
+    spawn(str(VENV_PY), "manage.py", "runserver_sandbox", f"127.0.0.1:{args.port}", "--noreload", "--skip-checks")
     spawn(
         str(VENV_PY), "-m", "celery", "-A", "kyc_portal", "worker", "--beat", "--loglevel", "INFO",
         "--concurrency", str(args.concurrency), "--schedule", str(ROOT / "var" / "celerybeat-schedule"),

@@ -22,6 +22,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import django
@@ -102,8 +103,8 @@ def bench_intake(repeat: int) -> list[dict[str, object]]:
     rows = []
     for width, height in ((640, 480), (1920, 1080), (4000, 3000)):
         data = synthetic_jpeg(width, height)
-        baseline = timed(lambda d=data: bare_decode(d), repeat)
-        measured = timed(lambda d=data: validate_image(d), repeat)
+        baseline = timed(partial(bare_decode, data), repeat)
+        measured = timed(partial(validate_image, data), repeat)
         base_mem = peak_rss_kib(data, "decode")
         mem = peak_rss_kib(data, "validate")
         rows.append({

@@ -1,9 +1,15 @@
 """URL configuration."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("liveness.api.urls")),
     path("", include("liveness.urls")),
 ]
+
+if settings.SANDBOX_ENABLED:
+    # The vendor simulators (development and demos only; production settings keep this off).
+    urlpatterns.insert(0, path("sandbox/", include("liveness.sandbox.urls")))

@@ -74,6 +74,21 @@ class PartnerAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     exclude = ("webhook_secret",)
+    actions = ("rotate_webhook_secret",)
+
+    @admin.action(description="Set a new webhook signing secret (shown once)", permissions=["change"])
+    def rotate_webhook_secret(self, request: HttpRequest, queryset: Any) -> None:
+        from django.contrib import messages
+
+        from .services.api_keys import webhook_secret_rotate
+
+        for partner in queryset:
+            secret = webhook_secret_rotate(partner=partner, actor=request.user)  # type: ignore[arg-type]
+            self.message_user(
+                request,
+                f"New webhook secret for {partner.slug} (copy it now, it is not shown again): {secret}",
+                messages.WARNING,
+            )
 
 
 @admin.register(Case)
@@ -217,3 +232,137 @@ class ProviderSettingAdmin(admin.ModelAdmin):
             actor=request.user,  # type: ignore[arg-type]
             changes={f: form.cleaned_data[f] for f in form.changed_data if f in form.cleaned_data},
         )
+
+
+# --- partner API: API keys and webhook deliveries ---
+
+from django import forms  # noqa: E402
+from django.contrib import messages  # noqa: E402
+from django.db.models import QuerySet  # noqa: E402
+
+from .models import ApiKey, WebhookAttempt, WebhookDelivery  # noqa: E402
+from .services.api_keys import ApiKeyError, api_key_create, api_key_is_usable, api_key_revoke, api_key_rotate  # noqa: E402
+from .services.webhooks import WebhookError, webhook_redeliver  # noqa: E402
+
+
+class ApiKeyAdminForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ("name", "partner", "user", "expires_at")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        if self.instance.pk is None and (cleaned.get("partner") is None) == (cleaned.get("user") is None):
+            raise forms.ValidationError("Choose a partner (a partner system's key) or a user (an operator's token).")
+        return cleaned
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are created here and shown once, in the confirmation message; only their hash is kept."""
+
+    form = ApiKeyAdminForm
+    list_display = ("prefix", "name", "partner", "user", "usable", "created_at", "last_used_at", "expires_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "partner")
+    search_fields = ("prefix", "name", "partner__name", "partner__slug", "user__username")
+    list_select_related = ("partner", "user")
+    actions = ("revoke_keys", "rotate_keys")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> tuple[str, ...]:
+        fixed = ("prefix", "created_at", "created_by", "last_used_at", "revoked_at", "replaced_by")
+        return (*fixed, "partner", "user") if obj is not None else fixed
+
+    def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        return False  # revoke instead: the key's history (prefix, last use) stays readable
+
+    @admin.display(boolean=True)
+    def usable(self, obj: ApiKey) -> bool:
+        return api_key_is_usable(obj)
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        issued = api_key_create(
+            name=obj.name,
+            partner=obj.partner,
+            user=obj.user,
+            created_by=request.user,  # type: ignore[arg-type]
+            expires_at=obj.expires_at,
+        )
+        for field in ApiKey._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(issued.api_key, field.attname))
+        self.message_user(
+            request,
+            f"API key {issued.api_key.prefix} created. Copy it now; it is not stored and will not be shown "
+            f"again: {issued.secret}",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke selected keys now", permissions=["change"])
+    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for key in queryset:
+            api_key_revoke(api_key=key, actor=request.user)  # type: ignore[arg-type]
+        self.message_user(request, f"{queryset.count()} key(s) revoked.", messages.SUCCESS)
+
+    @admin.action(description="Rotate selected keys (old ones keep working for the grace period)", permissions=["add"])
+    def rotate_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for key in queryset:
+            try:
+                issued = api_key_rotate(api_key=key, actor=request.user)  # type: ignore[arg-type]
+            except ApiKeyError as exc:
+                self.message_user(request, f"{key.prefix}: {exc.message}", messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                f"{key.prefix} rotated; its successor (copy it now, it will not be shown again): {issued.secret}",
+                messages.WARNING,
+            )
+
+
+class WebhookAttemptInline(ReadOnlyInline):
+    model = WebhookAttempt
+    show_change_link = False
+    fields = ("number", "started_at", "url", "status_code", "latency_ms", "succeeded", "error", "response_excerpt")
+    readonly_fields = fields
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = (
+        "event_id",
+        "event",
+        "partner",
+        "case",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "created_at",
+        "delivered_at",
+    )
+    list_filter = ("status", "event", "partner")
+    search_fields = ("=event_id", "=case__public_id", "partner__name")
+    list_select_related = ("partner", "case")
+    readonly_fields = [f.name for f in WebhookDelivery._meta.concrete_fields]
+    inlines = (WebhookAttemptInline,)
+    actions = ("redeliver",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: WebhookDelivery | None = None) -> bool:
+        return False
+
+    @admin.action(description="Redeliver selected events now (fresh retry budget)", permissions=["change"])
+    def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        sent = 0
+        for delivery in queryset:
+            try:
+                webhook_redeliver(delivery=delivery, actor=request.user)  # type: ignore[arg-type]
+            except WebhookError as exc:
+                self.message_user(request, f"{delivery.event_id}: {exc.message}", messages.ERROR)
+                continue
+            sent += 1
+        if sent:
+            self.message_user(request, f"{sent} delivery(ies) queued again.", messages.SUCCESS)

@@ -8,4 +8,10 @@ class LivenessConfig(AppConfig):
 
     def ready(self) -> None:
         # Register the built-in providers (the registry is filled by importing their modules).
+        # The console's role groups (operator / supervisor / admin) follow every migrate, idempotently.
+        from django.db.models.signals import post_migrate
+
         from . import providers  # noqa: F401
+        from .roles import roles_post_migrate
+
+        post_migrate.connect(roles_post_migrate, sender=self, dispatch_uid="liveness.roles")

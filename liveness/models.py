@@ -124,6 +124,12 @@ class Case(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     round = models.PositiveSmallIntegerField(default=1, help_text="Bumped by each resubmission.")
     resubmission_count = models.PositiveSmallIntegerField(default=0)
+    # Review-queue claim (operator console): who works on the case, until when. Taken with a
+    # conditional UPDATE; an expired claim is free for anyone.
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
 
     idempotency_key = models.CharField(max_length=200, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)
@@ -135,15 +141,19 @@ class Case(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Viewing images is Evidence's own default "view_evidence" permission.
         permissions = (
             ("decide_case", "Can record an operator decision on a case"),
             ("approve_override", "Can approve or refuse another operator's override (four-eyes)"),
-            ("view_evidence", "Can view a case's images"),
+            ("assign_case", "Can assign cases and run bulk actions in the review queue"),
+            ("view_dashboard", "Can see the supervisor dashboard"),
         )
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["status", "created_at", "id"], name="case_queue_idx"),
             models.Index(fields=["partner", "created_at", "id"], name="case_partner_idx"),
             models.Index(fields=["partner", "external_ref"], name="case_partner_ref_idx"),
+            # Console search by partner reference without a partner filter.
+            models.Index(fields=["external_ref"], name="case_external_ref_idx"),
         ]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(
@@ -381,3 +391,115 @@ class ProviderSetting(models.Model):
 
     def __str__(self) -> str:
         return self.provider
+
+
+# --- partner API ---
+
+
+class ApiKey(models.Model):
+    """A credential for the REST API: a partner system's key, or an operator's personal token.
+
+    Only a sha256 of the key is stored (the key is 256 random bits, so a fast hash is enough); the
+    visible ``prefix`` finds the row and lets people tell keys apart. Shown once, at creation.
+    """
+
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(max_length=100, help_text="What the key is for, e.g. 'production backend'.")
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Updated at most once a minute per key, so a burst of requests is not a burst of writes.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Set by rotation: the old key's grace end.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    replaced_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(
+                condition=Q(partner__isnull=False, user__isnull=True) | Q(partner__isnull=True, user__isnull=False),
+                name="apikey_partner_xor_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed (gave up)"
+
+
+class WebhookDelivery(models.Model):
+    """One event for a partner's webhook endpoint, with its retry state. Redelivery reuses the row,
+    so the event id the partner deduplicates on stays the same."""
+
+    event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event = models.CharField(max_length=60)
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="webhook_deliveries")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    url = models.URLField(max_length=500)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=20, choices=WebhookDeliveryStatus.choices, default=WebhookDeliveryStatus.PENDING
+    )
+    # Every attempt ever made (the fencing token of a claim); attempt_limit moves on redelivery.
+    attempts = models.PositiveIntegerField(default=0)
+    attempt_limit = models.PositiveIntegerField()
+    retry_until = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_due_idx"),
+            models.Index(fields=["partner", "created_at"], name="webhook_partner_idx"),
+            # The console's delivery list: newest first, keyset pages, optionally one status.
+            models.Index(fields=["created_at", "id"], name="webhook_created_idx"),
+            models.Index(fields=["status", "created_at"], name="webhook_status_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.event_id} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    """One POST of a delivery: what came back, how long it took, or why it failed."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    url = models.URLField(max_length=500)
+    started_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    succeeded = models.BooleanField(default=False)
+    error = models.CharField(max_length=500, blank=True)
+    response_excerpt = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["delivery", "number"], name="webhookattempt_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.delivery_id}"

@@ -43,3 +43,31 @@ def purge_expired_evidence() -> int:
     from .services.retention import evidence_purge_expired
 
     return evidence_purge_expired()
+
+
+# --- partner API: webhooks and idempotency keys ---
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def deliver_webhook(self, delivery_id: int) -> str:
+    from .services.webhooks import webhook_deliver
+
+    outcome = webhook_deliver(delivery_id=delivery_id)
+    if outcome.retry_in is not None:
+        # The countdown is the backoff; the row's next_attempt_at guards against early or duplicate runs.
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.state
+
+
+@shared_task(acks_late=True)
+def requeue_due_webhooks() -> int:
+    from .services.webhooks import webhooks_requeue_due
+
+    return webhooks_requeue_due()
+
+
+@shared_task(acks_late=True)
+def expire_idempotency_keys() -> int:
+    from .services.idempotency import idempotency_keys_expire
+
+    return idempotency_keys_expire()

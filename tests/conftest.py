@@ -8,6 +8,9 @@ from django.contrib.auth.models import Permission, User
 from tests.factories import UserFactory
 from tests.helpers import ScriptedProvider, install_provider
 
+# Vendor adapter / sandbox simulator fixtures (sandbox, no_broker, fresh_judge).
+pytest_plugins = ["tests.vendor_fixtures"]
+
 
 @pytest.fixture
 def scripted(settings) -> Iterator[ScriptedProvider]:
@@ -39,3 +42,21 @@ def supervisor(db):
 @pytest.fixture
 def supervisor2(db):
     return _user_with("decide_case", "view_evidence", "approve_override", username="sue-supervisor")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_evidence_storage(settings, tmp_path):
+    """Every test gets its own empty evidence store."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "evidence": {**settings.STORAGES["evidence"], "OPTIONS": {"location": str(tmp_path / "evidence")}},
+    }
+
+
+# --- operator console ---
+@pytest.fixture
+def role_user(db):
+    """Factory: ``role_user("supervisor", "sam")`` is a user in that console role group."""
+    from tests.console_support import user_in_role
+
+    return user_in_role

@@ -12,13 +12,20 @@ from tests.factories import CaseFactory, CheckFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-CORE_MODELS = [models.Partner, models.Case, models.Evidence, models.Check, models.Decision, models.AuditEvent,
-               models.ProviderSetting]
+CORE_MODELS = [
+    models.Partner,
+    models.Case,
+    models.Evidence,
+    models.Check,
+    models.Decision,
+    models.AuditEvent,
+    models.ProviderSetting,
+]
 
 
 @pytest.fixture
 def admin_client(client):
-    user = UserFactory(username="root-admin", is_staff=True, is_superuser=True)
+    user = UserFactory.create(username="root-admin", is_staff=True, is_superuser=True)
     client.force_login(user)
     return client
 
@@ -30,8 +37,8 @@ def test_every_core_model_is_registered(model):
 
 @pytest.mark.parametrize("model", CORE_MODELS, ids=lambda m: m.__name__)
 def test_changelists_load_with_search_and_filters(admin_client, model):
-    case = CaseFactory(external_ref="ref-42")
-    CheckFactory(case=case)
+    case = CaseFactory.create(external_ref="ref-42")
+    CheckFactory.create(case=case)
     services.audit_record(action="case.created", case=case)
     services.provider_setting_get("local")
     url = reverse(f"admin:liveness_{model._meta.model_name}_changelist")
@@ -40,15 +47,15 @@ def test_changelists_load_with_search_and_filters(admin_client, model):
 
 
 def test_case_search_finds_by_partner_reference(admin_client):
-    wanted = CaseFactory(external_ref="needle-7")
-    CaseFactory(external_ref="haystack")
+    wanted = CaseFactory.create(external_ref="needle-7")
+    CaseFactory.create(external_ref="haystack")
     response = admin_client.get(reverse("admin:liveness_case_changelist"), {"q": "needle-7"})
     assert str(wanted.public_id) in response.content.decode()
     assert "haystack" not in response.content.decode()
 
 
 def test_audit_events_cannot_be_changed_or_deleted_in_the_admin(admin_client):
-    event = services.audit_record(action="case.created", case=CaseFactory())
+    event = services.audit_record(action="case.created", case=CaseFactory.create())
     change = reverse("admin:liveness_auditevent_change", args=[event.pk])
     assert admin_client.post(change, {"action": "tampered"}).status_code == 403
     delete = reverse("admin:liveness_auditevent_delete", args=[event.pk])

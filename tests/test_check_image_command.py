@@ -14,7 +14,7 @@ from tests.helpers import LIVE_SAMPLE, TWO_PEOPLE, image_bytes, require_testdata
 pytestmark = pytest.mark.django_db
 
 
-def run(*args: str, capsys) -> dict:  # type: ignore[no-untyped-def]
+def run(*args: str, capsys: pytest.CaptureFixture[str]) -> dict:
     call_command("check_image", *args)
     return json.loads(capsys.readouterr().out)
 
@@ -24,7 +24,8 @@ def test_it_prints_the_normalised_result_of_any_provider(scripted, tmp_path: Pat
     path.write_bytes(image_bytes(200, 200, fmt="PNG"))
     scripted.script.append(ProviderResult(score=0.42, vendor_label="LIVE?", details={"faces": []}))
     out = run(str(path), "--provider", "scripted", capsys=capsys)
-    assert out["provider"] == "scripted" and out["score"] == 0.42
+    assert out["provider"] == "scripted"
+    assert out["score"] == 0.42
     assert (out["threshold"], out["passed"], out["outcome"]) == (0.5, False, "borderline")
     assert scripted.requests[0].images[0].content_type == "image/png"
 
@@ -34,12 +35,14 @@ def test_it_runs_the_local_engine_on_a_real_face(tmp_path: Path, capsys):
     out = run(str(path), capsys=capsys)
     assert out["provider"] == "local"
     image = out["details"]["images"][0]
-    assert image["face_count"] == 1 and image["main_face"]["box"]["right"] > image["main_face"]["box"]["left"]
+    assert image["face_count"] == 1
+    assert image["main_face"]["box"]["right"] > image["main_face"]["box"]["left"]
 
 
 def test_it_reports_more_than_one_face(capsys):
     out = run(str(require_testdata() / TWO_PEOPLE), capsys=capsys)
-    assert out["score"] is None and "multiple_faces" in out["reason"]
+    assert out["score"] is None
+    assert "multiple_faces" in out["reason"]
 
 
 def test_a_missing_file_is_a_clear_error():

@@ -48,7 +48,8 @@ def test_it_rejects_text_pretending_to_be_an_image() -> None:
 def test_it_rejects_other_image_formats_by_name(fmt: str) -> None:
     error = rejected(image_bytes(100, 100, fmt=fmt))
     assert error.code == "unsupported_format"
-    assert fmt in error.message and "JPEG or PNG" in error.message
+    assert fmt in error.message
+    assert "JPEG or PNG" in error.message
 
 
 def test_it_rejects_files_over_the_byte_limit(settings) -> None:

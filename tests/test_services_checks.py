@@ -42,9 +42,11 @@ def test_a_successful_check_settles_and_decides_the_case(scripted):
     assert (check.status, check.attempts, check.score, check.threshold, check.passed) == (
         CheckStatus.SUCCEEDED, 1, 0.93, 0.5, True,
     )  # fmt: skip
-    assert check.outcome == CheckOutcome.PASS and check.vendor_label == "LIVE"
+    assert check.outcome == CheckOutcome.PASS
+    assert check.vendor_label == "LIVE"
     assert (case.status, case.auto_verdict, case.final_verdict) == (CaseStatus.DECIDED, Verdict.LIVE, Verdict.LIVE)
-    assert case.decided_by is None and case.decided_at is not None
+    assert case.decided_by is None
+    assert case.decided_at is not None
     # The provider saw the decrypted, normalised image.
     assert scripted.requests[0].images[0].content[:2] == b"\xff\xd8"
 
@@ -64,7 +66,8 @@ def test_the_policy_routes_the_case(scripted, score, status, verdict):
     case.refresh_from_db()
     assert (case.status, case.auto_verdict) == (status, verdict)
     if verdict == Verdict.NEEDS_REVIEW:
-        assert case.final_verdict == "" and case.auto_reasons
+        assert case.final_verdict == ""
+        assert case.auto_reasons
 
 
 def test_a_retryable_error_requeues_with_the_error_kept_and_a_backoff(scripted):
@@ -72,7 +75,9 @@ def test_a_retryable_error_requeues_with_the_error_kept_and_a_backoff(scripted):
     case = new_case()
     outcome = services.check_execute(check_id=only_check(case).pk)
     check = only_check(case)
-    assert outcome.state == "retry" and outcome.retry_in is not None and outcome.retry_in >= 1
+    assert outcome.state == "retry"
+    assert outcome.retry_in is not None
+    assert outcome.retry_in >= 1
     assert (check.status, check.attempts, check.error_code) == (CheckStatus.QUEUED, 1, "timeout")
     assert check.next_attempt_at is not None
     assert AuditEvent.objects.filter(case=case, action="check.retry_scheduled").count() == 1
@@ -96,8 +101,9 @@ def test_it_gives_up_after_the_retry_budget_and_sends_the_case_to_review(scripte
 
 
 def test_a_permanent_error_fails_at_once_and_keeps_the_raw_body(scripted):
-    scripted.script.append(PermanentProviderError("bad request", code="vendor_4xx", raw_body='{"error":"x"}',
-                                                  status_code=400))
+    scripted.script.append(
+        PermanentProviderError("bad request", code="vendor_4xx", raw_body='{"error":"x"}', status_code=400)
+    )
     case = new_case()
     services.check_execute(check_id=only_check(case).pk)
     check = only_check(case)
@@ -131,7 +137,8 @@ def test_an_expired_lease_is_reclaimed_and_the_late_result_is_dropped(scripted):
     assert first is not None
     Check.objects.filter(pk=check_id).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     second = check_claim(check_id=check_id)
-    assert second is not None and second.attempts == 2
+    assert second is not None
+    assert second.attempts == 2
     # The first (presumed dead) worker answers late: its token is stale, its result is dropped.
     assert check_succeed(check_id=check_id, token=first.attempts, result=ProviderResult(score=0.1)) is False
     assert check_succeed(check_id=check_id, token=second.attempts, result=ProviderResult(score=0.9)) is True
@@ -141,7 +148,7 @@ def test_an_expired_lease_is_reclaimed_and_the_late_result_is_dropped(scripted):
 
 def test_the_case_is_decided_once_when_the_last_of_several_checks_settles(scripted, settings):
     other = ScriptedProvider()
-    other.key = "scripted2"
+    other.key = "scripted2"  # type: ignore[misc]  # a second instance under another key
     restore = install_provider(other)
     try:
         settings.LIVENESS_WORKFLOWS = {"selfie": ["scripted", "scripted2"]}
@@ -178,13 +185,19 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap(settings):
     with mock.patch("liveness.services.checks.random.uniform", side_effect=lambda lo, hi: lo):
         assert backoff_seconds(3) == 1.0  # never an immediate hammering retry
     samples = {backoff_seconds(4) for _ in range(50)}
-    assert len(samples) > 1 and all(1.0 <= s <= 32.0 for s in samples)
+    assert len(samples) > 1
+    assert all(1.0 <= s <= 32.0 for s in samples)
 
 
 def test_the_task_retries_through_celery_until_it_settles(scripted, settings, no_broker):
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    scripted.script.extend([RetryableProviderError("t", code="timeout"), RetryableProviderError("t", code="timeout"),
-                            ProviderResult(score=0.8)])
+    scripted.script.extend(
+        [
+            RetryableProviderError("t", code="timeout"),
+            RetryableProviderError("t", code="timeout"),
+            ProviderResult(score=0.8),
+        ]
+    )
     case = new_case()
     with mock.patch("liveness.services.checks.backoff_seconds", return_value=1.0):
         result = run_check.apply(args=(only_check(case).pk,))
@@ -193,15 +206,17 @@ def test_the_task_retries_through_celery_until_it_settles(scripted, settings, no
     assert (check.status, check.attempts, check.score) == (CheckStatus.SUCCEEDED, 3, 0.8)
 
 
-def test_the_sweeper_requeues_lost_checks_and_fails_dead_last_attempts(scripted, settings, no_broker,
-                                                                         django_capture_on_commit_callbacks):
+def test_the_sweeper_requeues_lost_checks_and_fails_dead_last_attempts(
+    scripted, settings, no_broker, django_capture_on_commit_callbacks
+):
     settings.CHECK_STALE_QUEUED_SECONDS = 60
     lost = only_check(new_case())
     Check.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=5))
     fresh = only_check(new_case())
     dead = only_check(new_case())
-    Check.objects.filter(pk=dead.pk).update(status=CheckStatus.RUNNING, attempts=5, max_attempts=5,
-                                            lease_expires_at=timezone.now() - timedelta(seconds=1))
+    Check.objects.filter(pk=dead.pk).update(
+        status=CheckStatus.RUNNING, attempts=5, max_attempts=5, lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
     no_broker.reset_mock()
     with django_capture_on_commit_callbacks(execute=True):
         count = services.checks_requeue_stale()

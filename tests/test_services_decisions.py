@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def auto_decided(auto: str) -> Case:
     status = CaseStatus.NEEDS_REVIEW if auto == Verdict.NEEDS_REVIEW else CaseStatus.DECIDED
     final = "" if auto == Verdict.NEEDS_REVIEW else auto
-    return CaseFactory(status=status, auto_verdict=auto, final_verdict=final)
+    return CaseFactory.create(status=status, auto_verdict=auto, final_verdict=final)
 
 
 def error_of(func, **kwargs) -> DecisionError:
@@ -29,7 +29,8 @@ def test_an_operator_decides_a_review_case(operator):
     decision = services.decision_record(case=case, actor=operator, verdict=Verdict.LIVE, reason="looks fine")
     case.refresh_from_db()
     assert (case.status, case.final_verdict, case.decided_by) == (CaseStatus.DECIDED, Verdict.LIVE, operator)
-    assert decision.approval_status == ApprovalStatus.NOT_REQUIRED and not decision.is_override
+    assert decision.approval_status == ApprovalStatus.NOT_REQUIRED
+    assert not decision.is_override
     assert AuditEvent.objects.filter(case=case, action="decision.applied").count() == 1
     assert AuditEvent.objects.get(case=case, action="case.verdict_final").data["final_verdict"] == Verdict.LIVE
 
@@ -46,14 +47,16 @@ def test_overriding_an_automatic_verdict_needs_a_reason(operator):
     error = error_of(services.decision_record, case=case, actor=operator, verdict=Verdict.SPOOF, reason="  ")
     assert (error.code, error.field) == ("reason_required", "reason")
     case.refresh_from_db()
-    assert case.final_verdict == Verdict.LIVE and not Decision.objects.exists()
+    assert case.final_verdict == Verdict.LIVE
+    assert not Decision.objects.exists()
 
 
 def test_live_to_spoof_override_applies_at_once(operator):
     case = auto_decided(Verdict.LIVE)
     decision = services.decision_record(case=case, actor=operator, verdict=Verdict.SPOOF, reason="mask edge visible")
     case.refresh_from_db()
-    assert decision.is_override and decision.previous_verdict == Verdict.LIVE
+    assert decision.is_override
+    assert decision.previous_verdict == Verdict.LIVE
     assert (case.status, case.final_verdict) == (CaseStatus.DECIDED, Verdict.SPOOF)
 
 
@@ -115,14 +118,15 @@ def test_four_eyes_can_be_switched_off(operator, settings):
 
 def test_users_without_the_permission_cannot_decide():
     case = auto_decided(Verdict.NEEDS_REVIEW)
-    nobody = UserFactory()
+    nobody = UserFactory.create()
     assert error_of(services.decision_record, case=case, actor=nobody, verdict=Verdict.LIVE).code == "permission_denied"
 
 
-@pytest.mark.parametrize("status", [CaseStatus.RECEIVED, CaseStatus.PROCESSING, CaseStatus.CLOSED,
-                                    CaseStatus.PENDING_APPROVAL])
+@pytest.mark.parametrize(
+    "status", [CaseStatus.RECEIVED, CaseStatus.PROCESSING, CaseStatus.CLOSED, CaseStatus.PENDING_APPROVAL]
+)
 def test_cases_not_awaiting_a_decision_cannot_be_decided(operator, status):
-    case = CaseFactory(status=status)
+    case = CaseFactory.create(status=status)
     assert error_of(services.decision_record, case=case, actor=operator, verdict=Verdict.LIVE).code == "invalid_state"
 
 
@@ -176,3 +180,34 @@ def test_audit_events_are_append_only(operator):
     with pytest.raises(PermissionError):
         AuditEvent.objects.filter(pk=event.pk).delete()
     assert AuditEvent.objects.get(pk=event.pk).action == "x"
+
+
+def test_a_case_claimed_by_someone_else_cannot_be_decided(operator, supervisor):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    case = auto_decided(Verdict.NEEDS_REVIEW)
+    Case.objects.filter(pk=case.pk).update(
+        claimed_by=supervisor, claim_expires_at=timezone.now() + timedelta(minutes=5)
+    )
+    case.refresh_from_db()
+    assert error_of(services.decision_record, case=case, actor=operator, verdict=Verdict.LIVE).code == "claimed"
+    services.decision_record(case=case, actor=supervisor, verdict=Verdict.LIVE)  # the holder may
+    case.refresh_from_db()
+    assert case.final_verdict == Verdict.LIVE
+
+
+def test_an_expired_claim_does_not_block_a_decision(operator, supervisor):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    case = auto_decided(Verdict.NEEDS_REVIEW)
+    Case.objects.filter(pk=case.pk).update(
+        claimed_by=supervisor, claim_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    case.refresh_from_db()
+    services.decision_record(case=case, actor=operator, verdict=Verdict.SPOOF)
+    case.refresh_from_db()
+    assert case.final_verdict == Verdict.SPOOF

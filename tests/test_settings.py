@@ -54,7 +54,7 @@ def test_production_refuses_to_start_without_evidence_keys(tmp_path: Path) -> No
 
 
 def test_production_never_serves_the_sandbox_by_default(tmp_path: Path) -> None:
-    result = run_manage("shell", "-c", "from django.conf import settings; print(settings.SANDBOX_ENABLED, settings.DEBUG)",
-                        **production_env(tmp_path))
+    code = "from django.conf import settings; print(settings.SANDBOX_ENABLED, settings.DEBUG)"
+    result = run_manage("shell", "-c", code, **production_env(tmp_path))
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-2:] == ["False", "False"]

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "liveness",
 ]
 
@@ -47,6 +48,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a lockout flagged during authentication into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kyc_portal.urls"
@@ -98,6 +101,7 @@ USE_TZ = True
 # --- Static files and evidence storage ------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns at start-up when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Evidence images never sit under MEDIA_URL: they are encrypted at rest and served only through an
@@ -131,6 +135,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = INTAKE_MAX_BYTES
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}")
 CELERY_RESULT_BACKEND = None  # results live in the database models, not in a Celery backend
 CELERY_TASK_IGNORE_RESULT = True
+# One queue name per deployment (several portals, or test runs, may share one Redis / RabbitMQ).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="kyc-portal")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -138,7 +144,6 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"polling_interval": 0.5}
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=90)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
 # Retries on retryable provider errors: exponential backoff with full jitter, capped.
@@ -152,6 +157,8 @@ CHECK_STALE_QUEUED_SECONDS = env.int("CHECK_STALE_QUEUED_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-checks": {"task": "liveness.tasks.requeue_stale_checks", "schedule": 60.0},
     "purge-expired-evidence": {"task": "liveness.tasks.purge_expired_evidence", "schedule": 3600.0},
+    "requeue-due-webhooks": {"task": "liveness.tasks.requeue_due_webhooks", "schedule": 60.0},
+    "expire-idempotency-keys": {"task": "liveness.tasks.expire_idempotency_keys", "schedule": 3600.0},
 }
 
 # --- Providers --------------------------------------------------------------------------------------
@@ -177,14 +184,40 @@ KAIROS_APP_KEY = env.str("KAIROS_APP_KEY", default="")
 RISET_BASE_URL = env.str("RISET_BASE_URL", default="")
 RISET_ACCESS_TOKEN = env.str("RISET_ACCESS_TOKEN", default="")
 PROVIDER_HTTP_TIMEOUT = env.float("PROVIDER_HTTP_TIMEOUT", default=20.0)
+# Circuit breaker per vendor provider (derived from the attempt log, shared by every process): open after
+# CIRCUIT_FAILURES consecutive failed calls, or a failure rate >= CIRCUIT_FAILURE_RATE over at least
+# CIRCUIT_MIN_CALLS calls in the last CIRCUIT_WINDOW_SECONDS; one probe is let through after the cool-down.
+CIRCUIT_FAILURES = env.int("CIRCUIT_FAILURES", default=5)
+CIRCUIT_FAILURE_RATE = env.float("CIRCUIT_FAILURE_RATE", default=0.5)
+CIRCUIT_MIN_CALLS = env.int("CIRCUIT_MIN_CALLS", default=10)
+CIRCUIT_WINDOW_SECONDS = env.int("CIRCUIT_WINDOW_SECONDS", default=300)
+CIRCUIT_COOLDOWN_SECONDS = env.int("CIRCUIT_COOLDOWN_SECONDS", default=60)
 
 # --- Sandbox simulators -----------------------------------------------------------------------------
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
+# Per-vendor fault modes and forced outcomes as JSON, e.g. SANDBOX_FAULTS='{"kairos": "5xx*2"}' (README).
+SANDBOX_FAULTS: dict[str, str] = env.json("SANDBOX_FAULTS", default={})
+SANDBOX_OUTCOMES: dict[str, str] = env.json("SANDBOX_OUTCOMES", default={})
+# How long the "timeout" fault holds a request: longer than the adapters wait by default.
+SANDBOX_TIMEOUT_SECONDS = env.float("SANDBOX_TIMEOUT_SECONDS", default=PROVIDER_HTTP_TIMEOUT + 5)
+SANDBOX_MAX_BODY_BYTES = env.int("SANDBOX_MAX_BODY_BYTES", default=40 * 1024 * 1024)
 
 # --- Auth -------------------------------------------------------------------------------------------
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes first: it refuses a locked-out username/IP pair before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours
+# Lock the username from the address that failed, so a stranger cannot lock an operator out everywhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind a proxy, name the header it sets (e.g. HTTP_X_FORWARDED_FOR) and how many proxies there are.
+AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("AXES_IPWARE_META_PRECEDENCE_ORDER", default=["REMOTE_ADDR"])
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=None)
 
 # --- Logging: structured enough to grep, never images or secrets -----------------------------------
 LOGGING = {
@@ -196,10 +229,82 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-REST_FRAMEWORK: dict[str, object] = {}
+# --- Partner REST API and webhooks -----------------------------------------------------------------
+# The cache holds the API throttle counters. The default LocMem cache lives inside one process: with
+# several gunicorn workers or hosts each counts alone and a partner gets N times its rate. Production
+# sets CACHE_URL=redis://host:6379/1 so every process shares one count.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+REST_FRAMEWORK: dict[str, object] = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "liveness.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["liveness.api.throttling.ClientRateThrottle"],
+    # Per partner (all its keys together) or per operator; "<n>/<second|minute|hour|day>".
+    "DEFAULT_THROTTLE_RATES": {
+        "partner": env.str("API_RATE_PARTNER", default="600/minute"),
+        "partner_submit": env.str("API_RATE_PARTNER_SUBMIT", default="120/minute"),
+        "operator": env.str("API_RATE_OPERATOR", default="600/minute"),
+    },
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "liveness.api.exceptions.problem_exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS: dict[str, object] = {
+    "TITLE": "KYC liveness portal API",
+    "DESCRIPTION": "Submit liveness cases, poll their outcome, receive signed webhooks; operator review.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    # Swagger UI and ReDoc assets come from drf-spectacular-sidecar: served by the app, no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "liveness.api.schema.add_problem_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "liveness.models.CaseStatus",
+        "VerdictEnum": "liveness.models.Verdict",
+        "CaseKindEnum": "liveness.models.CaseKind",
+        "CheckStatusEnum": "liveness.models.CheckStatus",
+        "HealthStatusEnum": [("ok", "ok"), ("error", "error")],
+    },
+}
+# After a rotation the old key keeps working this long, so a partner can deploy the new one.
+API_KEY_ROTATION_GRACE_HOURS = env.int("API_KEY_ROTATION_GRACE_HOURS", default=24)
+# An Idempotency-Key answers with its case for at least this long; after that it may be reused.
+IDEMPOTENCY_KEY_RETENTION_HOURS = env.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=24)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Retries: exponential backoff (base * 2**n, capped) with jitter, until the window or the limit ends.
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=60.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3 * 3600.0)
+WEBHOOK_RETRY_WINDOW_HOURS = env.float("WEBHOOK_RETRY_WINDOW_HOURS", default=24.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=20)
+# Plain-http targets and targets resolving to private/loopback addresses are refused unless allowed
+# (a partner-given callback URL must not reach into the portal's own network).
+WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=False)
 
 # --- Decisions --------------------------------------------------------------------------------------
 # Four-eyes: an operator's override matching an "automatic:operator" pair waits for a second supervisor.
 FOUR_EYES_ENABLED = env.bool("FOUR_EYES_ENABLED", default=True)
 FOUR_EYES_RULES: list[str] = env.list("FOUR_EYES_RULES", default=["spoof:live"])
 MAX_RESUBMISSIONS = env.int("MAX_RESUBMISSIONS", default=3)
+
+# --- Operator console -------------------------------------------------------------------------------
+# A case waiting for review longer than this is shown (and counted) as over its SLA.
+REVIEW_SLA_MINUTES = env.int("REVIEW_SLA_MINUTES", default=60)
+# A claim on a case lapses after this long, so an abandoned case returns to the queue by itself.
+CLAIM_MINUTES = env.int("CLAIM_MINUTES", default=30)
+CONSOLE_PAGE_SIZE = env.int("CONSOLE_PAGE_SIZE", default=50)
+# While checks run, the case page asks for fresh check states this often (htmx polling).
+CONSOLE_POLL_SECONDS = env.int("CONSOLE_POLL_SECONDS", default=2)

@@ -6,7 +6,19 @@ import base64
 import hashlib
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, EVIDENCE_ENCRYPTION_KEYS, LOCAL_ENGINE_PASSIVE_MODELS, env
+from .base import (
+    ACCURA_API_KEY,
+    ACCURA_BASE_URL,
+    BASE_DIR,
+    EVIDENCE_ENCRYPTION_KEYS,
+    KAIROS_APP_ID,
+    KAIROS_APP_KEY,
+    KAIROS_BASE_URL,
+    LOCAL_ENGINE_PASSIVE_MODELS,
+    RISET_ACCESS_TOKEN,
+    RISET_BASE_URL,
+    env,
+)
 
 DEBUG = env.bool("DEBUG", default=True)
 # A dev-only key. Production settings refuse to start without SECRET_KEY.
@@ -19,6 +31,30 @@ if not EVIDENCE_ENCRYPTION_KEYS:
     ]
 
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=True)
+# Where this portal serves the simulators (dev.py start sets it to the port it serves on).
+SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default="http://127.0.0.1:8000/sandbox").rstrip("/")
+if SANDBOX_ENABLED:
+    # A vendor whose base URL is not set talks to the in-portal simulator, with sandbox credentials
+    # (the simulators accept any non-empty one). A vendor set in the environment is left alone.
+    if not ACCURA_BASE_URL:
+        ACCURA_BASE_URL = f"{SANDBOX_BASE_URL}/accura"
+        ACCURA_API_KEY = ACCURA_API_KEY or "sandbox-accura-api-key"
+    if not KAIROS_BASE_URL:
+        KAIROS_BASE_URL = f"{SANDBOX_BASE_URL}/kairos"
+        KAIROS_APP_ID = KAIROS_APP_ID or "sandbox-kairos-app-id"
+        KAIROS_APP_KEY = KAIROS_APP_KEY or "sandbox-kairos-app-key"
+    if not RISET_BASE_URL:
+        RISET_BASE_URL = f"{SANDBOX_BASE_URL}/riset"
+        RISET_ACCESS_TOKEN = RISET_ACCESS_TOKEN or "sandbox-riset-access-token"
+# Every case kind is checked by the local engine and each vendor that handles it (unconfigured ones
+# are dropped when a case is created).
+LIVENESS_WORKFLOWS = {
+    "selfie": env.list("WORKFLOW_SELFIE", default=["local", "accura_face", "kairos", "riset"]),
+    "id_document": env.list("WORKFLOW_ID_DOCUMENT", default=["local", "accura_id"]),
+    "active": env.list("WORKFLOW_ACTIVE", default=["local", "riset"]),
+}
+# A local webhook receiver (http://127.0.0.1:...) is normal while developing.
+WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=True)
 
 # The optional passive attack models: in a checkout beside ../shared, use the ones there.
 _shared_models = BASE_DIR.parent / "shared" / "models"

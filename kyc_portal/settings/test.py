@@ -12,4 +12,14 @@ STORAGE_ROOT = Path(tempfile.mkdtemp(prefix="kyc-test-evidence-"))
 STORAGES = {**STORAGES, "evidence": {**STORAGES["evidence"], "OPTIONS": {"location": str(STORAGE_ROOT)}}}  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_URL = "memory://"
+# django-axes needs the request in authenticate(); Client.login() has none. Lockout tests turn it on.
+AXES_ENABLED = False
 LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}  # noqa: F405
+# Hermetic: no vendor is configured (vendor tests point one at the live server's simulators) and every
+# workflow is the local engine alone, as in base.py, whatever dev.py defaults to.
+ACCURA_BASE_URL = ACCURA_API_KEY = ""
+KAIROS_BASE_URL = KAIROS_APP_ID = KAIROS_APP_KEY = ""
+RISET_BASE_URL = RISET_ACCESS_TOKEN = ""
+LIVENESS_WORKFLOWS = {"selfie": ["local"], "id_document": ["local"], "active": ["local"]}
+SANDBOX_FAULTS = {}
+SANDBOX_OUTCOMES = {}

@@ -1,4 +1,5 @@
-"""What the local engine sees in one image: faces, boxes, landmarks, quality, passive attack score.
+"""What the local engine sees in one image: faces, boxes, landmarks, quality, pose, eye and mouth state,
+the face descriptor and the passive attack score.
 
 All numbers are measured from the pixels; nothing here invents a score. Bounds are module constants so
 the documentation and the details shown to operators quote the same values.
@@ -13,7 +14,11 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from .face_state import EyeState, MouthState, measure_eyes, measure_mouth
+from .match import face_descriptor
 from .models import PassiveModel, load_models
+from .parameters import ParameterAnswer, answer_parameters
+from .pose import HeadPose, estimate_head_pose
 
 # --- Quality bounds (documented in the README's engine section) -----------------------------------
 MIN_FACE_PX = 80  # shorter side of the face box, in original pixels
@@ -29,6 +34,8 @@ class Face:
     box: tuple[int, int, int, int]  # left, top, right, bottom in original image pixels
     detection_score: float
     landmarks: np.ndarray | None = None  # 68x2, original pixels
+    #: dlib's full_object_detection for the landmarks (the descriptor network needs it).
+    shape: Any = field(default=None, repr=False, compare=False)
 
     @property
     def width(self) -> int:
@@ -88,10 +95,52 @@ class ImageAnalysis:
     rgb: np.ndarray  # HxWx3 uint8, EXIF-oriented, original resolution
     quality: Quality | None = None
     passive: dict[str, Any] | None = None
+    pose: HeadPose | None = None
+    pose_error: str = ""
+    eyes: EyeState | None = None
+    mouth: MouthState | None = None
+    descriptor: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def main_face(self) -> Face | None:
         return max(self.faces, key=lambda f: f.area) if self.faces else None
+
+    @property
+    def parameters(self) -> dict[str, ParameterAnswer] | None:
+        """Every active-liveness parameter answered for the main face (None without pose and landmarks)."""
+        if self.pose is None or self.eyes is None or self.mouth is None:
+            return None
+        return answer_parameters(self.pose, self.eyes, self.mouth)
+
+    def face_descriptor(self) -> np.ndarray | None:
+        """The main face's 128-d descriptor, computed on first use (about as costly as detection)."""
+        main = self.main_face
+        if self.descriptor is None and main is not None and main.shape is not None:
+            self.descriptor = face_descriptor(self.rgb, main.shape)
+        return self.descriptor
+
+    def details(self) -> dict[str, Any]:
+        """The normalised detail of this image, as providers, the console and the API show it."""
+        main = self.main_face
+        parameters = self.parameters
+        return {
+            "image": {"width": self.width, "height": self.height},
+            "face_outcome": self.face_outcome,
+            "face_count": len(self.faces),
+            "faces": [face.as_dict() for face in self.faces],
+            "main_face": main.as_dict() if main else None,
+            "quality": self.quality.as_dict() if self.quality else None,
+            "pose": self.pose.as_dict() if self.pose else None,
+            **({"pose_error": self.pose_error} if self.pose_error else {}),
+            "eyes": self.eyes.as_dict() if self.eyes else None,
+            "mouth": self.mouth.as_dict() if self.mouth else None,
+            "parameters": (
+                {name: {k: v for k, v in a.as_dict().items() if k != "parameter"} for name, a in parameters.items()}
+                if parameters
+                else None
+            ),
+            "passive": self.passive,
+        }
 
     @property
     def face_outcome(self) -> str:
@@ -115,7 +164,9 @@ def detect_faces(rgb: np.ndarray, *, max_side: int) -> list[Face]:
     scale = min(1.0, max_side / max(height, width))
     small = rgb
     if scale < 1.0:
-        resized = Image.fromarray(rgb).resize((round(width * scale), round(height * scale)), Image.Resampling.BILINEAR)
+        # At least one pixel a side: a very elongated image must not round to an empty one.
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        resized = Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR)
         small = np.asarray(resized)
     # Upsampling once finds faces down to ~40 px at 4x the cost: only when the first pass finds none.
     rects, scores, _ = models.detector.run(small, 0, 0.0)
@@ -133,12 +184,16 @@ def detect_faces(rgb: np.ndarray, *, max_side: int) -> list[Face]:
     return faces
 
 
-def landmarks_for(rgb: np.ndarray, face: Face) -> np.ndarray:
+def shape_for(rgb: np.ndarray, face: Face) -> Any:
+    """dlib's 68-point full_object_detection for ``face`` (in original pixels)."""
     import dlib
 
     models = load_models()
-    rect = dlib.rectangle(*face.box)
-    shape = models.shape_predictor(rgb, rect)
+    return models.shape_predictor(rgb, dlib.rectangle(*face.box))
+
+
+def landmarks_for(rgb: np.ndarray, face: Face) -> np.ndarray:
+    shape = shape_for(rgb, face)
     return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
 
 
@@ -204,18 +259,31 @@ def measure_quality(rgb: np.ndarray, face: Face) -> Quality:
     return Quality(face_px, sharpness, brightness, clipped, checks)
 
 
-def passive_crop(rgb: np.ndarray, face: Face, scale: float) -> np.ndarray:
-    """Grow the face box by ``scale`` around its centre, kept inside the image, resized to 80x80."""
-    height, width = rgb.shape[:2]
+def passive_crop_box(width: int, height: int, face: Face, scale: float) -> tuple[tuple[int, int, int, int], float]:
+    """The model contract's crop: the face box grown by ``scale`` around its centre, shifted to stay inside
+    the image; where the image is too small for the full scale, the largest scale that fits.
+
+    Returns ((left, top, right, bottom) inclusive pixel edges, the scale actually used).
+    """
     box_w, box_h = max(1, face.width), max(1, face.height)
-    scale = min(scale, (height - 1) / box_h, (width - 1) / box_w)
-    new_w, new_h = box_w * scale, box_h * scale
+    used = max(0.0, min(scale, (height - 1) / box_h, (width - 1) / box_w))
+    new_w, new_h = box_w * used, box_h * used
     centre_x, centre_y = face.box[0] + box_w / 2, face.box[1] + box_h / 2
-    left = min(max(0.0, centre_x - new_w / 2), width - new_w)
-    top = min(max(0.0, centre_y - new_h / 2), height - new_h)
-    left_i, top_i = int(left), int(top)
-    right_i, bottom_i = int(left + new_w), int(top + new_h)
-    crop = rgb[top_i : bottom_i + 1, left_i : right_i + 1]
+    left = min(max(0.0, centre_x - new_w / 2), width - 1 - new_w)
+    top = min(max(0.0, centre_y - new_h / 2), height - 1 - new_h)
+    return (int(left), int(top), int(left + new_w), int(top + new_h)), used
+
+
+def passive_crop(rgb: np.ndarray, face: Face, scale: float) -> np.ndarray:
+    """The contract's crop resized to 80x80.
+
+    Pillow's resampling filters the crop before shrinking it, so the result does not depend on the
+    photo's resolution. A plain bilinear lookup (OpenCV's INTER_LINEAR) aliases when a large photo is
+    shrunk 20-40x and scored genuine high-resolution photos in shared/testdata as attacks (0.09-0.34).
+    """
+    height, width = rgb.shape[:2]
+    (left, top, right, bottom), _ = passive_crop_box(width, height, face, scale)
+    crop = rgb[top : bottom + 1, left : right + 1]
     return np.asarray(Image.fromarray(crop).resize((80, 80), Image.Resampling.BILINEAR))
 
 
@@ -241,23 +309,47 @@ def assess_passive(rgb: np.ndarray, face: Face) -> dict[str, Any]:
             "message": "passive attack detection unavailable (no model configured)",
             "real_probability": None,
         }
+    height, width = rgb.shape[:2]
     per_model = {m.name: passive_real_probability(rgb, face, m) for m in models}
+    scales = {m.name: (m.crop_scale, passive_crop_box(width, height, face, m.crop_scale)[1]) for m in models}
     return {
         "available": True,
         "models": {name: round(p, 4) for name, p in per_model.items()},
+        # The ensemble of the model contract: the mean of the models' real-class probabilities.
         "real_probability": float(np.mean(list(per_model.values()))),
+        "crop_scales": {name: {"nominal": nominal, "used": round(used, 3)} for name, (nominal, used) in scales.items()},
+        # The face fills so much of the picture that a model saw less context than it was trained on.
+        "reduced_crop_scale": any(used < nominal - 1e-6 for nominal, used in scales.values()),
     }
 
 
-def analyze_image(content: bytes, *, max_side: int = 1024, with_passive: bool = True) -> ImageAnalysis:
-    """Detect faces, measure the main face's quality and (if configured) its passive attack score."""
-    rgb = load_rgb(content)
+def analyze_image(
+    content: bytes, *, max_side: int = 1024, with_passive: bool = True, with_descriptor: bool = False
+) -> ImageAnalysis:
+    """Detect faces and measure the main face: quality, pose, eyes, mouth, passive score, descriptor."""
+    return analyze_rgb(load_rgb(content), max_side=max_side, with_passive=with_passive, with_descriptor=with_descriptor)
+
+
+def analyze_rgb(
+    rgb: np.ndarray, *, max_side: int = 1024, with_passive: bool = True, with_descriptor: bool = False
+) -> ImageAnalysis:
+    """:func:`analyze_image` on decoded, oriented pixels (HxWx3 uint8 RGB)."""
     faces = detect_faces(rgb, max_side=max_side)
     analysis = ImageAnalysis(width=rgb.shape[1], height=rgb.shape[0], faces=faces, rgb=rgb)
     main = analysis.main_face
-    if main is not None:
-        main.landmarks = landmarks_for(rgb, main)
-        analysis.quality = measure_quality(rgb, main)
-        if with_passive:
-            analysis.passive = assess_passive(rgb, main)
+    if main is None:
+        return analysis
+    main.shape = shape_for(rgb, main)
+    main.landmarks = np.array([(p.x, p.y) for p in main.shape.parts()], dtype=np.float64)
+    analysis.quality = measure_quality(rgb, main)
+    try:
+        analysis.pose = estimate_head_pose(main.landmarks, (analysis.width, analysis.height))
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        analysis.pose_error = str(exc)
+    analysis.eyes = measure_eyes(main.landmarks)
+    analysis.mouth = measure_mouth(main.landmarks)
+    if with_passive:
+        analysis.passive = assess_passive(rgb, main)
+    if with_descriptor:
+        analysis.face_descriptor()
     return analysis

@@ -127,11 +127,64 @@ def reset_models() -> None:
         _loaded = None
 
 
+def model_file_problems() -> list[str]:
+    """Cheap start-up check, without loading anything: every configured model file exists and is non-empty.
+
+    A corrupt file that exists is found by :func:`health` (which loads and runs the models) or at first use.
+    """
+    problems = []
+    try:
+        model_dir = dlib_model_dir()
+    except EngineConfigurationError as exc:
+        return [str(exc)]
+    for what, name in (
+        ("68-point landmark", DLIB_FILES["shape_predictor"]),
+        ("face descriptor", DLIB_FILES["face_recognition"]),
+    ):
+        path = model_dir / name
+        if not path.is_file():
+            problems.append(f"{what} model file not found at {path}")
+        elif path.stat().st_size == 0:
+            problems.append(f"{what} model file {path} is empty")
+    for configured in settings.LOCAL_ENGINE_PASSIVE_MODELS:
+        if not configured:
+            continue
+        path = Path(configured)
+        if not path.is_file():
+            problems.append(f"passive attack (ONNX) model file not found at {path}")
+        elif path.stat().st_size == 0:
+            problems.append(f"passive attack (ONNX) model file {path} is empty")
+        elif not any(path.stem.startswith(prefix) for prefix in PASSIVE_CROP_SCALES):
+            problems.append(f"unknown passive model {path.name}: expected a MiniFASNetV2 or MiniFASNetV1SE export")
+    return problems
+
+
 def health() -> dict[str, Any]:
-    """Load the models and report what is available; raises EngineConfigurationError if broken."""
+    """Load the models, run each once on a blank input, and report what is available.
+
+    Raises EngineConfigurationError naming the file when one is missing, corrupt or not the expected model.
+    """
+    import numpy as np
+
     models = load_models()
+    blank = np.zeros((64, 64, 3), dtype=np.uint8)
+    models.detector.run(blank, 0, 0.0)  # the HOG detector is compiled into dlib: this checks the binding only
+    for model in models.passive:
+        try:
+            output = model.session.run(None, {model.input_name: np.zeros((1, 3, 80, 80), dtype=np.float32)})[0]
+        except Exception as exc:  # onnxruntime's own error types
+            raise EngineConfigurationError(f"passive model {model.path} failed on a test input: {exc}") from exc
+        if np.asarray(output).shape != (1, 3):
+            raise EngineConfigurationError(
+                f"passive model {model.path} returned shape {np.asarray(output).shape}, expected (1, 3) logits"
+            )
     return {
         "dlib_model_dir": str(dlib_model_dir()),
         "passive_models": [m.name for m in models.passive],
         "passive_available": bool(models.passive),
     }
+
+
+def engine_health() -> dict[str, Any]:
+    """The health probe of the local engine (for the health endpoint and ``check_image``): see :func:`health`."""
+    return health()

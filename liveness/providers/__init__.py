@@ -3,6 +3,7 @@
 Importing this package registers every built-in provider.
 """
 
+from .. import vendors  # noqa: F401  (registers accura_face, accura_id, kairos, riset)
 from . import local  # noqa: F401  (registers "local")
 from .base import (
     CheckRequest,

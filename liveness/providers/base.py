@@ -68,10 +68,15 @@ class ProviderResult:
     raw_response: Any = None
     vendor_request_id: str = ""
     latency_ms: int | None = None
+    #: The threshold in force for this one request when the vendor sets it per request (Riset: the
+    #: case's success_threshold / frames). None: the provider setting's threshold applies.
+    threshold: float | None = None
 
     def __post_init__(self) -> None:
         if self.score is not None and not 0.0 <= self.score <= 1.0:
             raise ValueError(f"score must be within 0..1, got {self.score!r}")
+        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"threshold must be within 0..1, got {self.threshold!r}")
         if self.score is None and not self.reason:
             raise ValueError("a result without a score must say why (reason)")
 

@@ -50,9 +50,13 @@ class OutboundRequest:
     method: str
     url: str
     headers: dict[str, str] = field(default_factory=dict)
-    data: Mapping[str, Any] | None = None
+    # bytes: a body sent exactly as given (webhooks sign the very bytes they send).
+    data: Mapping[str, Any] | bytes | None = None
     files: Sequence[tuple[str, tuple[str, bytes, str]]] | None = None
     json_body: Any = None
+    #: What the adapter did to build the request (re-encoding, fields sent); no secrets, no image bytes.
+    #: Kept in the result's details under "request" so the operator sees what the vendor was shown.
+    notes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -176,6 +180,8 @@ class HttpProvider(Provider):
                 latency_ms=response.latency_ms,
             ) from exc
         result.latency_ms = response.latency_ms
+        if outbound.notes:
+            result.details.setdefault("request", outbound.notes)
         if not result.vendor_request_id and self.request_id_header:
             result.vendor_request_id = response.headers.get(self.request_id_header, "")
         return result

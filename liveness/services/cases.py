@@ -16,9 +16,10 @@ from django.utils import timezone
 
 from .. import storage
 from ..intake import ImageRejected, ValidatedImage, validate_image
-from ..models import Case, CaseKind, Check, Evidence, EvidenceRole, Partner
+from ..models import Case, CaseKind, Check, CheckStatus, Evidence, EvidenceRole, Partner
 from .audit import audit_record
 from .dispatch import enqueue_check
+from .fallback import PlannedCheck, checks_plan
 from .providers import ProviderSelectionError, provider_config, workflow_providers
 
 #: The active-liveness parameters a frame may be asked for (Riset's documented list).
@@ -185,6 +186,9 @@ def case_create(
         chosen = workflow_providers(kind=kind, partner=partner, requested=list(providers or []))
     except ProviderSelectionError as exc:
         raise CaseInputError("providers", exc.message, code=exc.code) from exc
+    # Read outside the transaction: a provider whose circuit is open is replaced (or skipped) up front.
+    plan = checks_plan(kind=kind, partner=partner, chosen=chosen)
+    chosen = [item.provider for item in plan]
 
     validated: list[tuple[IncomingImage, ValidatedImage]] = []
     for position, image in enumerate(images):
@@ -206,6 +210,7 @@ def case_create(
             validated=validated,
             stored_keys=stored_keys,
             chosen=chosen,
+            plan=plan,
             partner=partner,
             created_by=created_by,
             external_ref=external_ref,
@@ -241,6 +246,7 @@ def _case_create_rows(
     validated: list[tuple[IncomingImage, ValidatedImage]],
     stored_keys: list[str],
     chosen: list[str],
+    plan: Sequence[PlannedCheck],
     partner: Partner | None,
     created_by: User | None,
     actor_label: str,
@@ -277,7 +283,7 @@ def _case_create_rows(
                 for (incoming, valid), key in zip(validated, stored_keys, strict=True)
             ]
         )
-        checks_create_for_round(case=case, providers=chosen)
+        checks_create_for_round(case=case, providers=chosen, plan=plan)
         audit_record(
             action="case.created",
             case=case,
@@ -293,12 +299,56 @@ def _case_create_rows(
     return case
 
 
-def checks_create_for_round(*, case: Case, providers: Sequence[str]) -> list[Check]:
-    """Create one queued check per provider for the case's current round; enqueue each after commit."""
+def checks_create_for_round(*, case: Case, providers: Sequence[str], plan: Sequence[PlannedCheck] = ()) -> list[Check]:
+    """Create one queued check per provider for the case's current round; enqueue each after commit.
+
+    ``plan`` (from ``services.fallback.checks_plan``) marks checks that replace a provider whose circuit
+    is open, and providers skipped for that reason: both are kept on the check and in the audit trail.
+    """
+    planned = {item.provider: item for item in plan}
     checks = []
     for key in providers:
+        item = planned.get(key, PlannedCheck(key))
         config = provider_config(key)
-        check = Check.objects.create(case=case, round=case.round, provider=key, max_attempts=config.max_attempts)
+        if item.skipped_reason:
+            check = Check.objects.create(
+                case=case,
+                round=case.round,
+                provider=key,
+                max_attempts=config.max_attempts,
+                status=CheckStatus.SKIPPED,
+                reason=item.skipped_reason,
+                error_code="circuit_open",
+                finished_at=timezone.now(),
+            )
+            audit_record(
+                action="check.skipped",
+                case=case,
+                actor_label="system",
+                data={"check": check.pk, "provider": key, "reason": item.skipped_reason},
+            )
+            checks.append(check)
+            continue
+        check = Check.objects.create(
+            case=case,
+            round=case.round,
+            provider=key,
+            max_attempts=config.max_attempts,
+            fallback_from=item.fallback_from,
+            fallback_reason=item.fallback_reason,
+        )
+        if item.fallback_from:
+            audit_record(
+                action="check.fallback",
+                case=case,
+                actor_label="system",
+                data={
+                    "check": check.pk,
+                    "provider": key,
+                    "fallback_from": item.fallback_from,
+                    "reason": item.fallback_reason,
+                },
+            )
         enqueue_check(check.pk)
         checks.append(check)
     return checks

@@ -182,16 +182,17 @@ def check_release_for_retry(*, check_id: int, token: int, exc: ProviderError, de
 def check_succeed(*, check_id: int, token: int, result: ProviderResult) -> bool:
     """Settle a check with a provider result. False when the claim was lost (result dropped)."""
     config = provider_config(Check.objects.values_list("provider", flat=True).get(pk=check_id))
+    threshold = config.threshold if result.threshold is None else result.threshold
     outcome = policy.classify(
-        status=CheckStatus.SUCCEEDED, score=result.score, threshold=config.threshold, margin=config.review_margin
+        status=CheckStatus.SUCCEEDED, score=result.score, threshold=threshold, margin=config.review_margin
     )
     with transaction.atomic():
         settled = Check.objects.filter(pk=check_id, status=CheckStatus.RUNNING, attempts=token).update(
             status=CheckStatus.SUCCEEDED,
             score=result.score,
-            threshold=config.threshold,
+            threshold=threshold,
             review_margin=config.review_margin,
-            passed=policy.passed(result.score, config.threshold),
+            passed=policy.passed(result.score, threshold),
             outcome=outcome,
             vendor_label=result.vendor_label[:100],
             reason=result.reason[:200],

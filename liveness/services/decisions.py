@@ -92,6 +92,15 @@ def decision_record(*, case: Case, actor: User, verdict: str, reason: str = "") 
             raise DecisionError(
                 f"a case in status {locked.get_status_display().lower()} cannot be decided", code="invalid_state"
             )
+        # A claim (review queue) reserves the case: nobody else decides it, in the console or over the API.
+        if (
+            locked.claimed_by_id not in (None, actor.pk)
+            and locked.claim_expires_at is not None
+            and locked.claim_expires_at > timezone.now()
+        ):
+            raise DecisionError(
+                "another operator has claimed this case; ask them or a supervisor to release it", code="claimed"
+            )
         is_override = locked.auto_verdict in (Verdict.LIVE, Verdict.SPOOF) and verdict != locked.auto_verdict
         if locked.status == CaseStatus.DECIDED and locked.final_verdict == verdict:
             raise DecisionError("the case already has this verdict", code="no_change")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..models import Case
 from .audit import audit_record
+from .webhooks import webhook_enqueue
 
 
 def case_verdict_final(*, case: Case, event: str) -> None:
@@ -17,3 +18,6 @@ def case_verdict_final(*, case: Case, event: str) -> None:
         actor_label="system",
         data={"event": event, "final_verdict": case.final_verdict, "status": case.status},
     )
+    # A delivery row in this transaction (it commits with the verdict, or not at all); the POST
+    # happens in a task after commit.
+    webhook_enqueue(case=case, event=event)

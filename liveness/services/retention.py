@@ -36,3 +36,28 @@ def evidence_purge_expired(*, batch: int = 500) -> int:
         storage.delete(item.storage_key)
         purged += 1
     return purged
+
+
+def evidence_rotate_keys(*, batch: int = 500) -> tuple[int, int]:
+    """Re-encrypt every live evidence object with the newest key. Returns (rotated, already current).
+
+    The new ciphertext is written under a new name, the row is pointed at it, and only then is the old
+    object deleted: a crash at any point leaves a readable copy.
+    """
+    rotated = current = 0
+    queryset = Evidence.objects.filter(purged_at__isnull=True).exclude(storage_key="").order_by("pk")
+    last_pk = 0
+    while True:
+        chunk = list(queryset.filter(pk__gt=last_pk)[:batch])
+        if not chunk:
+            return rotated, current
+        for item in chunk:
+            last_pk = item.pk
+            if storage.is_current(item.storage_key):
+                current += 1
+                continue
+            old_key = item.storage_key
+            new_key = storage.rotate(old_key, prefix=old_key.rsplit("/", 1)[0])
+            updated = Evidence.objects.filter(pk=item.pk, storage_key=old_key).update(storage_key=new_key)
+            storage.delete(old_key if updated else new_key)
+            rotated += bool(updated)

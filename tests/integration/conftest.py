@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +77,14 @@ class Stack:
         with psycopg.connect(self.db_target) as conn:
             return list(conn.execute(sql.replace("?", "%s"), params).fetchall())
 
-    def wait_for(self, sql: str, params: tuple[Any, ...], predicate, *, timeout: float = 90) -> Any:  # type: ignore[no-untyped-def]
+    def wait_for(
+        self,
+        sql: str,
+        params: tuple[Any, ...],
+        predicate: Callable[[list[tuple[Any, ...]]], bool],
+        *,
+        timeout: float = 90,
+    ) -> Any:
         deadline = time.monotonic() + timeout
         rows: list[tuple[Any, ...]] = []
         while time.monotonic() < deadline:

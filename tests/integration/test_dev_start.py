@@ -78,7 +78,8 @@ def test_dev_start_serves_login_and_the_decided_demo_case(tmp_path: Path) -> Non
         base = f"http://127.0.0.1:{port}"
 
         login = requests.get(f"{base}/login/", timeout=10)
-        assert login.status_code == 200 and "password" in login.text.lower()
+        assert login.status_code == 200
+        assert "password" in login.text.lower()
 
         db = tmp_path / "portal.sqlite3"
         row = None
@@ -88,7 +89,8 @@ def test_dev_start_serves_login_and_the_decided_demo_case(tmp_path: Path) -> Non
             if row and row[1] in ("decided", "needs_review"):
                 break
             time.sleep(0.5)
-        assert row and row[1] in ("decided", "needs_review"), f"demo case not decided: {row}\n" + "".join(lines[-60:])
+        assert row, "no demo case was created:\n" + "".join(lines[-60:])
+        assert row[1] in ("decided", "needs_review"), f"demo case not decided: {row}\n" + "".join(lines[-60:])
         public_id = f"{row[0][:8]}-{row[0][8:12]}-{row[0][12:16]}-{row[0][16:20]}-{row[0][20:]}"
 
         session = requests.Session()
@@ -99,7 +101,8 @@ def test_dev_start_serves_login_and_the_decided_demo_case(tmp_path: Path) -> Non
                   "csrfmiddlewaretoken": session.cookies["csrftoken"]},
             headers={"Referer": f"{base}/login/"}, timeout=10,
         )  # fmt: skip
-        assert response.status_code == 200 and "/login/" not in response.url
+        assert response.status_code == 200
+        assert "/login/" not in response.url
         page = session.get(f"{base}/cases/{public_id}/", timeout=10)
         assert page.status_code == 200
         assert public_id in page.text

@@ -46,12 +46,15 @@ def sample_image(tmp_path: Path) -> tuple[str, str]:
 
 
 @pytest.fixture(params=["sqlite+embedded", "postgres+redis", "postgres+rabbitmq"])
-def stack(request, tmp_path) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
+def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
     with ExitStack() as cleanup:
         if request.param == "sqlite+embedded":
             db_file = tmp_path / "portal.sqlite3"
-            env = base_env(tmp_path, database_url=f"sqlite:///{db_file}",
-                           broker_url=f"sqla+sqlite:///{tmp_path / 'broker.sqlite3'}")
+            env = base_env(
+                tmp_path,
+                database_url=f"sqlite:///{db_file}",
+                broker_url=f"sqla+sqlite:///{tmp_path / 'broker.sqlite3'}",
+            )
             s = Stack(env=env, db_kind="sqlite", db_target=str(db_file))
         else:
             require_server("PostgreSQL", 5432)
@@ -62,8 +65,9 @@ def stack(request, tmp_path) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
                 require_server("RabbitMQ", 5672)
                 broker = AMQP_URL
             db_url = cleanup.enter_context(postgres_database())
-            s = Stack(env=base_env(tmp_path, database_url=db_url, broker_url=broker), db_kind="postgres",
-                      db_target=db_url)
+            s = Stack(
+                env=base_env(tmp_path, database_url=db_url, broker_url=broker), db_kind="postgres", db_target=db_url
+            )
         cleanup.callback(s.stop)
         s.manage("migrate", "--noinput", "-v", "0", "--skip-checks")
         yield s
@@ -78,7 +82,7 @@ def test_a_real_worker_decides_the_case_once(stack: Stack, tmp_path: Path) -> No
     rows = stack.wait_for(
         "SELECT status, auto_verdict FROM liveness_case WHERE public_id = ?",
         (public_hex if stack.db_kind == "sqlite" else _uuid(public_hex),),
-        lambda r: r and r[0][0] in ("decided", "needs_review"),
+        lambda r: bool(r) and r[0][0] in ("decided", "needs_review"),
     )
     status, verdict = rows[0]
     assert verdict == expected
@@ -87,7 +91,8 @@ def test_a_real_worker_decides_the_case_once(stack: Stack, tmp_path: Path) -> No
     assert check[0] == "succeeded"
     assert check[1] == 1  # the duplicate delivery did not run the provider again
     if expected == "live":
-        assert check[2] is not None and check[2] >= 0.5
+        assert check[2] is not None
+        assert check[2] >= 0.5
     settled = stack.query(
         "SELECT COUNT(*) FROM liveness_auditevent WHERE action = 'check.succeeded' AND case_id = "
         "(SELECT id FROM liveness_case WHERE public_id = ?)",

@@ -15,8 +15,12 @@ from PIL import Image, ImageDraw
 from liveness import services
 from liveness.models import Case, Partner
 
-DEMO_SELFIE = Path(settings.BASE_DIR).parent / "shared" / "testdata" / "genuine" / (
-    "Silent-Face-Anti-Spoofing__images_sample_image_T1.jpg"
+DEMO_SELFIE = (
+    Path(settings.BASE_DIR).parent
+    / "shared"
+    / "testdata"
+    / "genuine"
+    / ("Silent-Face-Anti-Spoofing__images_sample_image_T1.jpg")
 )
 
 

@@ -1,0 +1,154 @@
+"""One error format for every 4xx and 5xx of the API: ``application/problem+json`` (RFC 9457).
+
+    {"type": "urn:kyc-portal:problem:validation_error", "title": "Bad Request", "status": 400,
+     "detail": "1 field is invalid: kind", "code": "validation_error", "instance": "/api/v1/cases/",
+     "errors": {"kind": ["\"x\" is not a valid choice."]}}
+
+``code`` is the machine-readable reason; ``errors`` (field -> messages) appears on validation errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+TYPE_PREFIX = "urn:kyc-portal:problem:"
+
+
+class ProblemError(exceptions.APIException):
+    """An API error with an explicit status, machine code and optional field errors."""
+
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        code: str,
+        detail: str,
+        errors: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        super().__init__(detail=detail, code=code)
+        self.status_code = status_code
+        self.problem_code = code
+        self.errors = {field: list(messages) for field, messages in (errors or {}).items()}
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "the request body is too large"
+    default_code = "payload_too_large"
+
+
+def field_problem(*, field: str, message: str, code: str, status_code: int = 400) -> ProblemError:
+    return ProblemError(status_code=status_code, code=code, detail=message, errors={field: [message]})
+
+
+def problem_body(
+    *, status_code: int, code: str, detail: str, instance: str = "", errors: Mapping[str, list[str]] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": TYPE_PREFIX + code,
+        "title": HTTPStatus(status_code).phrase,
+        "status": status_code,
+        "detail": detail,
+        "code": code,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = dict(errors)
+    return body
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error detail -> {"field": [...], "frames[1]": [...], "nested.field": [...]}."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, Mapping):
+        for key, value in detail.items():
+            # ListField errors are keyed by position: frames[1]; nested fields by name: a.b
+            name = f"{prefix}[{key}]" if isinstance(key, int) else (f"{prefix}.{key}" if prefix else str(key))
+            for field, messages in _flatten(value, name).items():
+                out.setdefault(field, []).extend(messages)
+    elif isinstance(detail, list) and any(isinstance(item, Mapping | list) for item in detail):
+        for index, value in enumerate(detail):
+            if value:
+                for field, messages in _flatten(value, f"{prefix}[{index}]").items():
+                    out.setdefault(field, []).extend(messages)
+    elif isinstance(detail, list):
+        out[prefix or "non_field_errors"] = [str(item) for item in detail]
+    else:
+        out[prefix or "non_field_errors"] = [str(detail)]
+    return out
+
+
+def _describe(exc: exceptions.APIException) -> tuple[str, str, dict[str, list[str]]]:
+    if isinstance(exc, ProblemError):
+        return exc.problem_code, str(exc.detail), exc.errors
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(exc.detail)
+        fields = sorted(errors)
+        noun = "field is" if len(fields) == 1 else "fields are"
+        return "validation_error", f"{len(fields)} {noun} invalid: {', '.join(fields)}", errors
+    detail = exc.detail
+    code = getattr(detail, "code", None) or exc.default_code
+    if isinstance(detail, Mapping | list):
+        return str(code), str(exc.default_detail), _flatten(detail)
+    return str(code), str(detail), {}
+
+
+def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
+    """DRF's EXCEPTION_HANDLER: every exception of an API view becomes a problem response."""
+    request = context.get("request")
+    instance = request.path if request is not None else ""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    if not isinstance(exc, exceptions.APIException):
+        logger.exception("unhandled error in %s %s", getattr(request, "method", "?"), instance)
+        set_rollback()
+        response = Response(
+            problem_body(
+                status_code=500,
+                code="internal_error",
+                detail="an unexpected error occurred; it has been logged",
+                instance=instance,
+            ),
+            status=500,
+        )
+        response.content_type = PROBLEM_CONTENT_TYPE
+        return response
+    handled = drf_exception_handler(exc, dict(context))  # keeps WWW-Authenticate, Retry-After; rolls back
+    response = handled if handled is not None else Response(status=exc.status_code)
+    code, detail, errors = _describe(exc)
+    response.data = problem_body(
+        status_code=response.status_code, code=code, detail=detail, instance=instance, errors=errors
+    )
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response
+
+
+def problem_response(
+    *, status_code: int, code: str, detail: str, instance: str = "", headers: Mapping[str, str] | None = None
+) -> Response:
+    response = Response(
+        problem_body(status_code=status_code, code=code, detail=detail, instance=instance),
+        status=status_code,
+        headers=dict(headers or {}),
+    )
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response

@@ -1,0 +1,285 @@
+"""Input and output shapes of the API. Validation of content and business rules stays in the services;
+these only check types and sizes so the services get well-formed arguments."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..models import Case, CaseKind, Check, CheckOutcome, Decision, Verdict
+from ..services import FACE_PARAMETERS
+from ..services.decisions import OPERATOR_VERDICTS
+
+# --- input ----------------------------------------------------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.BYTE)
+class Base64ImageField(serializers.CharField):
+    """An image as base64 (standard or URL-safe alphabet, padding optional, data: URI accepted)."""
+
+    default_error_messages = {
+        "invalid_base64": "not valid base64",
+        "empty": "the image is empty",
+        "too_large": "the image is over the size limit of {limit} bytes",
+        "not_base64_data_uri": "a data: URI must be base64-encoded (';base64,')",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> bytes:  # type: ignore[override]
+        text = super().to_internal_value(data)
+        if text.startswith("data:"):
+            header, _, text = text.partition(",")
+            if not header.endswith(";base64"):
+                self.fail("not_base64_data_uri")
+        text = "".join(text.split())
+        limit = int(settings.INTAKE_MAX_BYTES)
+        if len(text) > (limit // 3 + 2) * 4:
+            self.fail("too_large", limit=limit)
+        text = text.translate(str.maketrans("-_", "+/"))
+        text += "=" * (-len(text) % 4)
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            self.fail("invalid_base64")
+        if not raw:
+            self.fail("empty")
+        return raw
+
+
+class CaseSubmitFieldsSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=CaseKind.choices)
+    external_ref = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    country_code = serializers.CharField(
+        max_length=10, required=False, allow_blank=True, default="", help_text="ID cases: ISO country code."
+    )
+    card_code = serializers.CharField(
+        max_length=40, required=False, allow_blank=True, default="", help_text="ID cases: the document type code."
+    )
+    face_parameters = serializers.ListField(
+        child=serializers.ChoiceField(choices=FACE_PARAMETERS),
+        required=False,
+        default=list,
+        max_length=64,
+        help_text="Active cases: what each frame shows, one per frame, in frame order.",
+    )
+    success_threshold = serializers.IntegerField(
+        min_value=1,
+        max_value=64,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Active cases: how many frames must match (default: all).",
+    )
+    subject_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    face_gallery_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    providers = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        default=list,
+        max_length=10,
+        help_text="A subset of the enabled providers; default: the partner's workflow.",
+    )
+    callback_url = serializers.URLField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="This case's webhook URL, if the partner is allowed to override its default.",
+    )
+
+
+class CaseSubmitJsonSerializer(CaseSubmitFieldsSerializer):
+    selfie = Base64ImageField(required=False, help_text="Selfie cases; optional on ID cases (JPEG or PNG).")
+    id_front = Base64ImageField(required=False, help_text="ID cases: the document's front (JPEG or PNG).")
+    frames = serializers.ListField(
+        child=Base64ImageField(), required=False, default=list, max_length=64, help_text="Active cases."
+    )
+
+
+class CaseSubmitMultipartSerializer(CaseSubmitFieldsSerializer):
+    selfie = serializers.FileField(required=False, help_text="Selfie cases; optional on ID cases.")
+    id_front = serializers.FileField(required=False, help_text="ID cases: the document's front.")
+    frames = serializers.ListField(
+        child=serializers.FileField(), required=False, default=list, max_length=64, help_text="Active cases."
+    )
+
+
+class DecisionInputSerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=[(v.value, v.label) for v in OPERATOR_VERDICTS])
+    reason = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+class ApprovalInputSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+class BlankAsNullChoiceField(serializers.ChoiceField):
+    """Empty-string choices in the database are ``null`` in the API."""
+
+    def to_representation(self, value: Any) -> Any:
+        return None if value in ("", None) else super().to_representation(value)
+
+
+class CheckSerializer(serializers.ModelSerializer):
+    outcome = BlankAsNullChoiceField(choices=CheckOutcome.choices, allow_null=True, read_only=True)
+
+    class Meta:
+        model = Check
+        fields = (
+            "provider",
+            "round",
+            "status",
+            "score",
+            "threshold",
+            "review_margin",
+            "passed",
+            "outcome",
+            "reason",
+            "error_code",
+            "attempts",
+            "started_at",
+            "finished_at",
+        )
+        read_only_fields = fields
+
+
+class CaseSummarySerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    auto_verdict = BlankAsNullChoiceField(choices=Verdict.choices, allow_null=True, read_only=True)
+    final_verdict = BlankAsNullChoiceField(choices=Verdict.choices, allow_null=True, read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Case
+        fields: tuple[str, ...] = (
+            "id",
+            "url",
+            "external_ref",
+            "kind",
+            "status",
+            "auto_verdict",
+            "final_verdict",
+            "round",
+            "created_at",
+            "updated_at",
+            "decided_at",
+        )
+        read_only_fields: tuple[str, ...] = fields
+
+    def get_url(self, case: Case) -> str:
+        request = self.context.get("request")
+        path = reverse("api:case-detail", kwargs={"public_id": case.public_id})
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+class CaseDetailSerializer(CaseSummarySerializer):
+    auto_reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
+    face_parameters = serializers.ListField(child=serializers.CharField(), read_only=True)
+    providers = serializers.ListField(child=serializers.CharField(), read_only=True)
+    checks = CheckSerializer(many=True, read_only=True)
+
+    class Meta(CaseSummarySerializer.Meta):
+        fields = (
+            *CaseSummarySerializer.Meta.fields,
+            "auto_reasons",
+            "country_code",
+            "card_code",
+            "face_parameters",
+            "success_threshold",
+            "providers",
+            "resubmission_count",
+            "checks",
+        )
+        read_only_fields = fields
+
+
+class CaseAcceptedSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    status = serializers.CharField()
+    kind = serializers.CharField()
+    external_ref = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    status_url = serializers.URLField()
+    replayed = serializers.BooleanField(help_text="True when an Idempotency-Key returned an existing case.")
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    case = serializers.UUIDField(source="case.public_id", read_only=True)
+    case_status = serializers.CharField(source="case.status", read_only=True)
+    actor = serializers.CharField(source="actor.get_username", read_only=True)
+    approver = serializers.SerializerMethodField()
+    previous_verdict = BlankAsNullChoiceField(choices=Verdict.choices, allow_null=True, read_only=True)
+
+    class Meta:
+        model = Decision
+        fields = (
+            "id",
+            "case",
+            "case_status",
+            "verdict",
+            "previous_verdict",
+            "reason",
+            "is_override",
+            "approval_status",
+            "actor",
+            "approver",
+            "approval_note",
+            "created_at",
+            "decided_at",
+        )
+        read_only_fields = fields
+
+    def get_approver(self, decision: Decision) -> str | None:
+        return decision.approver.get_username() if decision.approver else None
+
+
+class PartnerRefSerializer(serializers.Serializer):
+    slug = serializers.CharField(allow_null=True)
+    name = serializers.CharField(allow_null=True)
+
+
+class OperatorCaseSerializer(CaseDetailSerializer):
+    partner = serializers.SerializerMethodField()
+    pending_decision = serializers.SerializerMethodField()
+
+    class Meta(CaseDetailSerializer.Meta):
+        fields = (*CaseDetailSerializer.Meta.fields, "partner", "pending_decision")
+        read_only_fields: tuple[str, ...] = fields
+
+    def get_url(self, case: Case) -> str:
+        request = self.context.get("request")
+        path = reverse("api:operator-case", kwargs={"public_id": case.public_id})
+        return request.build_absolute_uri(path) if request is not None else path
+
+    @extend_schema_field(PartnerRefSerializer(allow_null=True))
+    def get_partner(self, case: Case) -> dict[str, str] | None:
+        return {"slug": case.partner.slug, "name": case.partner.name} if case.partner else None
+
+    @extend_schema_field(DecisionSerializer(allow_null=True))
+    def get_pending_decision(self, case: Case) -> dict[str, Any] | None:
+        pending = [d for d in case.decisions.all() if d.approval_status == "pending"]
+        return dict(DecisionSerializer(pending[0], context=self.context).data) if pending else None
+
+
+class HealthComponentSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[("ok", "ok"), ("error", "error")])
+    latency_ms = serializers.IntegerField()
+    error = serializers.CharField(required=False)
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[("ok", "ok"), ("error", "error")])
+    checks = serializers.DictField(child=HealthComponentSerializer())

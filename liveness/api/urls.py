@@ -1,0 +1,38 @@
+"""/api/v1/: partner endpoints, operator endpoints, health, the OpenAPI schema and its UIs."""
+
+from __future__ import annotations
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from . import schema  # noqa: F401  (registers the API-key scheme with drf-spectacular)
+from .views import operator, partner, system
+
+app_name = "api"
+
+urlpatterns = [
+    path("health", system.HealthApi.as_view(), name="health"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("cases/", partner.CaseCollectionApi.as_view(), name="cases"),
+    path("cases/<uuid:public_id>/", partner.CaseDetailApi.as_view(), name="case-detail"),
+    path("operator/review-queue/", operator.ReviewQueueApi.as_view(), name="review-queue"),
+    path("operator/cases/<uuid:public_id>/", operator.OperatorCaseDetailApi.as_view(), name="operator-case"),
+    path(
+        "operator/cases/<uuid:public_id>/decisions/",
+        operator.DecisionCreateApi.as_view(),
+        name="operator-decision-create",
+    ),
+    path(
+        "operator/decisions/<int:decision_id>/approve/",
+        operator.DecisionApproveApi.as_view(),
+        name="operator-decision-approve",
+    ),
+    path(
+        "operator/decisions/<int:decision_id>/refuse/",
+        operator.DecisionRefuseApi.as_view(),
+        name="operator-decision-refuse",
+    ),
+    re_path(r"^.*$", system.ApiNotFound.as_view(), name="not-found"),
+]

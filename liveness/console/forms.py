@@ -1,0 +1,253 @@
+"""Console forms. They parse and shape input; the rules (reasons, limits, thresholds) live in services."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.utils import timezone
+
+from ..models import CaseKind, CaseStatus, EvidenceRole, Partner, Verdict, WebhookDeliveryStatus
+from ..providers import provider_keys
+from ..services import FACE_PARAMETERS, IncomingImage
+from ..services.webhooks import EVENTS as WEBHOOK_EVENTS
+from .selectors import CONSOLE_PARTNER, DeliveryFilters, QueueFilters
+
+
+def _blank(choices: Any, label: str = "any") -> list[tuple[str, str]]:
+    return [("", label), *[(str(v), str(lbl)) for v, lbl in choices]]
+
+
+class QueueFilterForm(forms.Form):
+    """GET filters of the review queue. Invalid values are dropped, never an error page."""
+
+    q = forms.CharField(required=False, max_length=200, label="Case id or partner reference")
+    status = forms.ChoiceField(required=False, choices=_blank(CaseStatus.choices))
+    kind = forms.ChoiceField(required=False, choices=_blank(CaseKind.choices))
+    provider = forms.ChoiceField(required=False)
+    partner = forms.ChoiceField(required=False)
+    auto_verdict = forms.ChoiceField(required=False, choices=_blank(Verdict.choices), label="Automatic verdict")
+    final_verdict = forms.ChoiceField(required=False, choices=_blank(Verdict.choices), label="Final verdict")
+    created_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    created_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    claim = forms.ChoiceField(
+        required=False, choices=[("", "anyone's"), ("mine", "claimed by me"), ("unclaimed", "unclaimed")]
+    )
+
+    def __init__(self, *args: Any, partners: list[Partner], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].choices = _blank((k, k) for k in provider_keys())  # type: ignore[attr-defined]
+        self.fields["partner"].choices = _blank(  # type: ignore[attr-defined]
+            [(CONSOLE_PARTNER, "console uploads"), *((str(p.pk), p.name) for p in partners)]
+        )
+
+    def filters(self) -> QueueFilters:
+        if not self.is_bound:
+            return QueueFilters()
+        self.is_valid()
+        data = {name: self.cleaned_data.get(name) for name in self.fields if name not in self.errors}
+        return QueueFilters(
+            status=data.get("status") or "",
+            kind=data.get("kind") or "",
+            provider=data.get("provider") or "",
+            partner=data.get("partner") or "",
+            auto_verdict=data.get("auto_verdict") or "",
+            final_verdict=data.get("final_verdict") or "",
+            created_from=data.get("created_from"),
+            created_to=data.get("created_to"),
+            q=(data.get("q") or "").strip(),
+            claim=data.get("claim") or "",
+        )
+
+
+class DeliveryFilterForm(forms.Form):
+    """GET filters of the webhook delivery list. Invalid values are dropped, never an error page."""
+
+    status = forms.ChoiceField(required=False, choices=_blank(WebhookDeliveryStatus.choices))
+    partner = forms.ChoiceField(required=False)
+    event = forms.ChoiceField(required=False, choices=_blank((e, e) for e in WEBHOOK_EVENTS))
+
+    def __init__(self, *args: Any, partners: list[Partner], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["partner"].choices = _blank((str(p.pk), p.name) for p in partners)  # type: ignore[attr-defined]
+
+    def filters(self) -> DeliveryFilters:
+        if not self.is_bound:
+            return DeliveryFilters()
+        self.is_valid()
+        data = {name: self.cleaned_data.get(name) for name in self.fields if name not in self.errors}
+        return DeliveryFilters(
+            status=data.get("status") or "", partner=data.get("partner") or "", event=data.get("event") or ""
+        )
+
+
+class DecisionForm(forms.Form):
+    verdict = forms.ChoiceField(
+        choices=[
+            (Verdict.LIVE, "Approve — live"),
+            (Verdict.SPOOF, "Reject — spoof"),
+            (Verdict.RESUBMIT, "Request resubmission"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ReviewForm(forms.Form):
+    """A supervisor's answer to a pending override; the note is required to refuse (service rule)."""
+
+    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class BulkForm(forms.Form):
+    """A supervisor's action on the cases ticked in the queue (``cases``: their public ids)."""
+
+    MAX_CASES = 500
+
+    action = forms.ChoiceField(choices=[("assign", "Assign to"), ("resubmit", "Request resubmission")])
+    assignee = forms.IntegerField(required=False)
+    reason = forms.CharField(required=False, max_length=2000)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        raw = self.data.getlist("cases") if hasattr(self.data, "getlist") else []
+        ids: list[uuid.UUID] = []
+        for value in raw:
+            try:
+                ids.append(uuid.UUID(value))
+            except ValueError:
+                raise forms.ValidationError("the selection contains something that is not a case id") from None
+        if not ids:
+            raise forms.ValidationError("tick at least one case")
+        if len(ids) > self.MAX_CASES:
+            raise forms.ValidationError(f"at most {self.MAX_CASES} cases at once")
+        cleaned["cases"] = list(dict.fromkeys(ids))
+        if cleaned.get("action") == "assign" and not cleaned.get("assignee"):
+            self.add_error("assignee", "choose whom to assign the cases to")
+        return cleaned
+
+
+class DateRangeForm(forms.Form):
+    """The dashboard's date range, inclusive; defaults to the last 14 days."""
+
+    MAX_DAYS = 366
+
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        today = timezone.localdate()
+        end: date = cleaned.get("end") or today
+        start: date = cleaned.get("start") or end - timedelta(days=13)
+        if start > end:
+            raise forms.ValidationError("the start date is after the end date")
+        if (end - start).days >= self.MAX_DAYS:
+            raise forms.ValidationError(f"choose at most {self.MAX_DAYS} days")
+        cleaned["start"], cleaned["end"] = start, end
+        return cleaned
+
+
+class ProviderSettingForm(forms.Form):
+    """Parses the numbers; their bounds are the model's constraints, checked by the service."""
+
+    enabled = forms.BooleanField(required=False)
+    threshold = forms.FloatField()
+    review_margin = forms.FloatField()
+    timeout_seconds = forms.FloatField()
+    max_attempts = forms.IntegerField(min_value=1, max_value=20)
+
+
+PARAMETER_CHOICES = [("", "— parameter —"), *((p, p) for p in FACE_PARAMETERS)]
+
+
+class UploadForm(forms.Form):
+    """A case from the console: one selfie, an ID document (+ optional selfie), or active frames."""
+
+    kind = forms.ChoiceField(choices=CaseKind.choices, widget=forms.RadioSelect, initial=CaseKind.SELFIE)
+    external_ref = forms.CharField(required=False, max_length=200, label="Reference (optional)")
+    selfie = forms.FileField(required=False, label="Selfie")
+    id_front = forms.FileField(required=False, label="ID document (front)")
+    id_selfie = forms.FileField(required=False, label="Selfie to match (optional)")
+    country_code = forms.CharField(required=False, max_length=10)
+    card_code = forms.CharField(required=False, max_length=40)
+    success_threshold = forms.IntegerField(
+        required=False, min_value=1, label="Frames that must match (optional; default all)"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.frame_count = settings.INTAKE_MAX_FRAMES
+        for i in range(self.frame_count):
+            self.fields[f"frame_{i}"] = forms.FileField(required=False, label=f"Frame {i + 1}")
+            self.fields[f"parameter_{i}"] = forms.ChoiceField(
+                required=False, choices=PARAMETER_CHOICES, label=f"Parameter {i + 1}"
+            )
+
+    def frame_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        return [(self[f"frame_{i}"], self[f"parameter_{i}"]) for i in range(self.frame_count)]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        kind = cleaned.get("kind")
+        if kind == CaseKind.SELFIE and not cleaned.get("selfie"):
+            self.add_error("selfie", "choose the selfie image")
+        elif kind == CaseKind.ID_DOCUMENT and not cleaned.get("id_front"):
+            self.add_error("id_front", "choose the ID document image")
+        elif kind == CaseKind.ACTIVE:
+            frames = [i for i in range(self.frame_count) if cleaned.get(f"frame_{i}")]
+            if not frames:
+                self.add_error("frame_0", "add at least one frame")
+            for i in frames:
+                if not cleaned.get(f"parameter_{i}"):
+                    self.add_error(f"parameter_{i}", "say which parameter this frame answers")
+            for i in range(self.frame_count):
+                if cleaned.get(f"parameter_{i}") and not cleaned.get(f"frame_{i}"):
+                    self.add_error(f"frame_{i}", "a parameter without a frame")
+        return cleaned
+
+    def images(self) -> list[tuple[str, IncomingImage]]:
+        """The chosen images in the order the service gets them, each with the form field it came from."""
+        kind = self.cleaned_data["kind"]
+        chosen: list[tuple[str, IncomingImage]] = []
+
+        def read(name: str) -> bytes:
+            upload: UploadedFile = self.cleaned_data[name]
+            return b"".join(upload.chunks())
+
+        if kind == CaseKind.SELFIE:
+            chosen.append(("selfie", IncomingImage(role=EvidenceRole.SELFIE, data=read("selfie"), label="selfie")))
+        elif kind == CaseKind.ID_DOCUMENT:
+            chosen.append(
+                ("id_front", IncomingImage(role=EvidenceRole.ID_FRONT, data=read("id_front"), label="ID document"))
+            )
+            if self.cleaned_data.get("id_selfie"):
+                chosen.append(
+                    ("id_selfie", IncomingImage(role=EvidenceRole.SELFIE, data=read("id_selfie"), label="selfie"))
+                )
+        else:
+            index = 0
+            for i in range(self.frame_count):
+                if self.cleaned_data.get(f"frame_{i}"):
+                    chosen.append(
+                        (
+                            f"frame_{i}",
+                            IncomingImage(
+                                role=EvidenceRole.FRAME,
+                                data=read(f"frame_{i}"),
+                                index=index,
+                                face_parameter=self.cleaned_data[f"parameter_{i}"],
+                                label=f"frame {i + 1}",
+                            ),
+                        )
+                    )
+                    index += 1
+        return chosen

@@ -1,0 +1,233 @@
+"""The case page and its actions: images (authenticated, audited), checks, decisions, claims, closing."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+
+from ... import storage
+from ...models import ApprovalStatus, AuditEvent, Case, CaseStatus, Evidence, ProviderSetting
+from ...services import DecisionError, audit_record, case_close, decision_record
+from ...storage import EvidenceUnavailable
+from .. import presenters, selectors, services
+from ..access import console_view
+from ..forms import DecisionForm, ReasonForm, ReviewForm
+
+#: While a case is in these statuses its checks are still running: the live panel keeps polling.
+RUNNING_STATUSES = (CaseStatus.RECEIVED, CaseStatus.PROCESSING)
+
+
+def _get_case(public_id: uuid.UUID) -> Case:
+    try:
+        return selectors.case_for_console(public_id=public_id)
+    except Case.DoesNotExist:
+        raise Http404("no such case") from None
+
+
+def _is_live(case: Case) -> bool:
+    current = [c for c in case.checks.all() if c.round == case.round]
+    return case.status in RUNNING_STATUSES or any(not c.is_settled for c in current)
+
+
+def _live_context(case: Case) -> dict[str, Any]:
+    current = [c for c in case.checks.all() if c.round == case.round]
+    in_force = ProviderSetting.objects.filter(provider__in={c.provider for c in current})
+    settings_by_provider = {s.provider: s for s in in_force}
+    settled = sum(1 for c in current if c.is_settled)
+    return {
+        "case": case,
+        "live": _is_live(case),
+        "check_rows": presenters.check_rows(current, current=settings_by_provider),
+        "settled": settled,
+        "total": len(current),
+        "progress_pct": round(100 * settled / len(current)) if current else 0,
+        "poll_seconds": settings.CONSOLE_POLL_SECONDS,
+    }
+
+
+def _review_events(events: list[AuditEvent]) -> dict[int, AuditEvent]:
+    """decision id -> the audit event of its four-eyes answer (who approved or refused, and when)."""
+    found = {}
+    for event in events:
+        if event.action in ("decision.approved", "decision.refused") and isinstance(event.data, dict):
+            decision_id = event.data.get("decision")
+            if isinstance(decision_id, int):
+                found[decision_id] = event
+    return found
+
+
+def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
+    user: User = request.user  # type: ignore[assignment]
+    now = timezone.now()
+    checks = list(case.checks.all())
+    evidence = list(case.evidence.all())
+    events = list(case.events.all())
+    decisions = list(case.decisions.all())
+    views = presenters.evidence_views(evidence=evidence, checks=checks, kind=case.kind)
+    rounds: dict[int, list[presenters.EvidenceView]] = {}
+    for view in views:
+        rounds.setdefault(view.evidence.round, []).append(view)
+    current_views = sorted(rounds.pop(case.round, []), key=lambda v: (v.evidence.role, v.evidence.index))
+    earlier_settings = {s.provider: s for s in ProviderSetting.objects.all()}
+    earlier_checks = presenters.check_rows([c for c in checks if c.round != case.round], current=earlier_settings)
+    reviews = _review_events(events)
+    pending = next((d for d in decisions if d.approval_status == ApprovalStatus.PENDING), None)
+    holder_id = services.claim_active_holder(case, now=now)
+    can_decide = user.has_perm("liveness.decide_case")
+    return {
+        **_live_context(case),
+        "images": current_views,
+        "earlier_rounds": sorted(rounds.items(), reverse=True),
+        "earlier_checks": earlier_checks,
+        "is_active": case.kind == "active",
+        "can_view_evidence": user.has_perm("liveness.view_evidence"),
+        "decisions": [(d, reviews.get(d.pk)) for d in decisions],
+        "pending": pending,
+        "can_review_pending": (
+            pending is not None and user.has_perm("liveness.approve_override") and pending.actor_id != user.pk
+        ),
+        "events": [(e, presenters.event_summary(e.data)) for e in events],
+        "can_decide": can_decide and case.status in (CaseStatus.NEEDS_REVIEW, CaseStatus.DECIDED),
+        "can_claim": can_decide and case.status in services.CLAIMABLE_STATUSES,
+        "can_close": can_decide and case.can_transition(CaseStatus.CLOSED),
+        "claim_holder": case.claimed_by if holder_id else None,
+        "claimed_by_me": holder_id == user.pk,
+        "claimed_by_other": holder_id is not None and holder_id != user.pk,
+        "can_release_other": user.has_perm("liveness.assign_case"),
+        "max_resubmissions": settings.MAX_RESUBMISSIONS,
+        "deliveries": list(case.webhook_deliveries.all()),
+        "can_view_deliveries": user.has_perm("liveness.view_webhookdelivery"),
+        "can_redeliver": user.has_perm("liveness.change_webhookdelivery"),
+        "decision_form": DecisionForm(),
+        "close_form": ReasonForm(),
+        "review_form": ReviewForm(),
+    }
+
+
+def _render_case(
+    request: HttpRequest, public_id: uuid.UUID, *, status: int = 200, **forms_: forms.Form
+) -> HttpResponse:
+    case = _get_case(public_id)
+    context = _case_context(request, case)
+    context.update(forms_)
+    response = render(request, "console/case_detail.html", context, status=status)
+    # Personal data: no shared or back-button cache may keep a copy of the page.
+    patch_cache_control(response, no_store=True, private=True)
+    return response
+
+
+@console_view("liveness.view_case")
+def case_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    return _render_case(request, public_id)
+
+
+@console_view("liveness.view_case")
+def case_live(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The polled panel (status, progress, checks). When the case's status has moved on since the page
+    was drawn, htmx is told to reload the whole page so boxes, verdict and actions appear too."""
+    try:
+        case = selectors.case_for_live_panel(public_id=public_id)
+    except Case.DoesNotExist:
+        raise Http404("no such case") from None
+    shown = request.GET.get("shown", "")
+    if request.headers.get("HX-Request") and shown and shown != case.status:
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    response = render(request, "console/_case_live.html", _live_context(case))
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+@console_view("liveness.view_case", "liveness.view_evidence")
+def evidence_image(request: HttpRequest, public_id: uuid.UUID, evidence_id: int) -> HttpResponse:
+    """One image of a case, decrypted for a user allowed to see it; every look is audited."""
+    evidence = get_object_or_404(Evidence.objects.select_related("case"), pk=evidence_id, case__public_id=public_id)
+    if evidence.is_purged:
+        return HttpResponse("This image was deleted at the end of its retention period.", status=410)
+    try:
+        content = storage.get(evidence.storage_key)
+    except EvidenceUnavailable:
+        return HttpResponse("This image is no longer available.", status=410)
+    audit_record(
+        action="evidence.viewed",
+        case=evidence.case,
+        actor=request.user,
+        data={"evidence": evidence.pk, "role": evidence.role, "index": evidence.index, "round": evidence.round},
+    )
+    response = HttpResponse(content, content_type=evidence.content_type)
+    response["Cache-Control"] = "no-store, private"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    extension = "png" if evidence.content_type == "image/png" else "jpg"
+    response["Content-Disposition"] = f'inline; filename="{evidence.role}-{evidence.index}.{extension}"'
+    return response
+
+
+@console_view("liveness.decide_case", methods=("POST",))
+def case_decide(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    case = get_object_or_404(Case, public_id=public_id)
+    user: User = request.user  # type: ignore[assignment]
+    form = DecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            decision = decision_record(
+                case=case, actor=user, verdict=form.cleaned_data["verdict"], reason=form.cleaned_data["reason"]
+            )
+        except DecisionError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            services.claim_clear_after_decision(case=case)
+            if decision.approval_status == ApprovalStatus.PENDING:
+                messages.info(request, "Override recorded: it waits for another supervisor's approval.")
+            else:
+                messages.success(request, f"Decision recorded: {decision.get_verdict_display().lower()}.")
+            return redirect("case_detail", public_id=public_id)
+    return _render_case(request, public_id, status=400, decision_form=form)
+
+
+@console_view("liveness.decide_case", methods=("POST",))
+def case_claim(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    case = get_object_or_404(Case, public_id=public_id)
+    try:
+        services.case_claim(case=case, user=request.user)  # type: ignore[arg-type]
+    except services.ClaimError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "You are working on this case.")
+    return redirect("case_detail", public_id=public_id)
+
+
+@console_view("liveness.decide_case", methods=("POST",))
+def case_release(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    case = get_object_or_404(Case, public_id=public_id)
+    if services.case_release(case=case, user=request.user):  # type: ignore[arg-type]
+        messages.success(request, "Claim released: the case is back in the queue.")
+    else:
+        messages.error(request, "You hold no claim on this case.")
+    return redirect("case_detail", public_id=public_id)
+
+
+@console_view("liveness.decide_case", methods=("POST",))
+def case_close_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    case = get_object_or_404(Case, public_id=public_id)
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            case_close(case=case, actor=request.user, reason=form.cleaned_data["reason"])  # type: ignore[arg-type]
+        except DecisionError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            services.claim_clear_after_decision(case=case)
+            messages.success(request, "Case closed.")
+            return redirect("case_detail", public_id=public_id)
+    return _render_case(request, public_id, status=400, close_form=form)

@@ -1,0 +1,286 @@
+"""One score per case kind from the analysed images: the rules the README's engine section documents.
+
+A score is the MiniFASNet passive real-probability of the live face(s), capped by any check the case
+fails. Caps are below 0.5 and grow with the evidence, so a near miss lands near the decision point (the
+policy's review band) and a clear miss far below it:
+- face match (ID document + selfie, and every pair of active frames): no cap when the descriptors say
+  "same person"; otherwise the match similarity, which is < 0.5 beyond the decision distance;
+- the active challenge: no cap when at least ``success_threshold`` frames (default: all) answered their
+  parameter; otherwise 0.5 x matched / required.
+
+Not assessed (score None, with the reason) when the evidence cannot carry a score: no face, several
+faces, unusable quality, a portrait too small to match, passive detection unavailable (and no failed
+check to report), or a document without a selfie (the engine has no document-liveness model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .analysis import ImageAnalysis
+from .match import DECISION_DISTANCE, FaceComparison, compare_descriptors, series_consistency
+
+#: Below this face size (px, shorter side) a document portrait is too small for the 150-px descriptor chip.
+MIN_MATCH_FACE_PX = 40
+
+SELFIE_METHOD = (
+    "selfie: passive real-probability of the one face (MiniFASNet, mean of the configured models); "
+    "not assessed when there is not exactly one face, its quality is not usable or no passive model is configured"
+)
+ID_METHOD = (
+    "id_document with selfie: the selfie's passive real-probability, capped at the selfie-to-portrait match "
+    f"similarity when the descriptor distance exceeds {DECISION_DISTANCE}; the document's own liveness is not "
+    "assessed (no trained document-attack model; the passive value on the printed portrait is informational). "
+    "Without a selfie: not assessed"
+)
+ACTIVE_METHOD = (
+    "active: the lowest passive real-probability over the frames, capped at 0.5 x matched/required when fewer "
+    "than success_threshold frames (default: all) answered their parameter, and at the similarity of the most "
+    f"different pair of frames when any pair is farther apart than {DECISION_DISTANCE} (a swapped person)"
+)
+ACTIVE_HEURISTIC = (
+    "the active parameters are answered by fixed bounds on landmark geometry (head pose from a generic 3-D "
+    "face, eye and mouth aspect ratios), not by a trained classifier"
+)
+DOCUMENT_PASSIVE_NOTE = (
+    "informational only: a document portrait is printed, so a face anti-spoofing model sees a print whatever "
+    "the document; this value says nothing about whether the document itself is genuine or present"
+)
+FACE_MISMATCH = "face_mismatch (the selfie and the document portrait are different people)"
+PASSIVE_UNAVAILABLE = "passive_unavailable (passive attack detection unavailable: no model configured)"
+
+
+@dataclass(frozen=True)
+class ScoredImage:
+    role: str
+    index: int
+    face_parameter: str
+    analysis: ImageAnalysis
+
+    @property
+    def name(self) -> str:
+        return f"frame {self.index}" if self.role == "frame" else self.role
+
+
+@dataclass
+class CaseScore:
+    score: float | None
+    reason: str = ""
+    label: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    #: Per image (same order as given): extra detail such as the frame's parameter answer.
+    image_details: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _passive(analysis: ImageAnalysis) -> float | None:
+    passive = analysis.passive or {}
+    return float(passive["real_probability"]) if passive.get("available") else None
+
+
+def _live_face_problems(image: ScoredImage) -> list[str]:
+    """Why this image's face cannot be scored as a live face ([] when it can).
+
+    Reasons start with a machine-readable code (``no_face``, ``multiple_faces``, ``poor_quality`` …), then
+    the detail in brackets.
+    """
+    analysis = image.analysis
+    if analysis.face_outcome == "no_face":
+        return [f"no_face ({image.name})"]
+    if analysis.face_outcome == "multiple_faces":
+        return [f"multiple_faces ({image.name}: {len(analysis.faces)})"]
+    if analysis.quality is not None and not analysis.quality.usable:
+        return [f"poor_quality ({image.name}: {', '.join(analysis.quality.reasons)})"]
+    return []
+
+
+def _not_assessed(reasons: Sequence[str], details: dict[str, Any], images: int) -> CaseScore:
+    unique = list(dict.fromkeys(reasons))
+    details["not_assessed_reasons"] = unique
+    return CaseScore(
+        score=None,
+        reason="; ".join(unique),
+        label="not assessed",
+        details=details,
+        image_details=[{} for _ in range(images)],
+    )
+
+
+def score_selfie(images: Sequence[ScoredImage]) -> CaseScore:
+    selfie = next((i for i in images if i.role == "selfie"), images[0])
+    details: dict[str, Any] = {"score_method": SELFIE_METHOD, "heuristic": False}
+    problems = _live_face_problems(selfie)
+    passive = _passive(selfie.analysis)
+    if passive is None and not problems:
+        problems.append(PASSIVE_UNAVAILABLE)
+    if problems:
+        return _not_assessed(problems, details, len(images))
+    assert passive is not None
+    details["components"] = {"passive_real_probability": round(passive, 4)}
+    return CaseScore(score=passive, label=f"real p={passive:.3f}", details=details, image_details=[{} for _ in images])
+
+
+def _match(selfie: ImageAnalysis, document: ImageAnalysis) -> FaceComparison:
+    selfie_descriptor, document_descriptor = selfie.face_descriptor(), document.face_descriptor()
+    # Both images hold a face with landmarks here, so both descriptors exist.
+    assert selfie_descriptor is not None
+    assert document_descriptor is not None
+    return compare_descriptors(selfie_descriptor, document_descriptor)
+
+
+def score_id_document(images: Sequence[ScoredImage]) -> CaseScore:
+    document = next((i for i in images if i.role == "id_front"), images[0])
+    selfie = next((i for i in images if i.role == "selfie"), None)
+    details: dict[str, Any] = {"score_method": ID_METHOD, "heuristic": False, "document_liveness": "not assessed"}
+    portrait = document.analysis.main_face
+    components: dict[str, Any] = {}
+    details["components"] = components
+    if portrait is None:
+        return _not_assessed(["no_face (id_front: no portrait found on the document)"], details, len(images))
+    document_passive = _passive(document.analysis)
+    if document_passive is not None:
+        components["document_portrait_passive"] = {"real_probability": round(document_passive, 4)}
+        components["document_portrait_passive"]["note"] = DOCUMENT_PASSIVE_NOTE
+    if selfie is None:
+        return _not_assessed(
+            ["document_not_assessable (no document-attack model in the local engine; add a selfie to match)"],
+            details,
+            len(images),
+        )
+    problems = _live_face_problems(selfie)
+    if min(portrait.width, portrait.height) < MIN_MATCH_FACE_PX:
+        size = min(portrait.width, portrait.height)
+        problems.append(f"portrait_too_small (id_front: {size} px, at least {MIN_MATCH_FACE_PX} px needed to match)")
+    if problems:
+        return _not_assessed(problems, details, len(images))
+    comparison = _match(selfie.analysis, document.analysis)
+    components["face_match"] = comparison.as_dict()
+    passive = _passive(selfie.analysis)
+    if passive is not None:
+        components["selfie_passive_real_probability"] = round(passive, 4)
+    cap = 1.0 if comparison.same_person else comparison.similarity
+    label = f"match {comparison.similarity:.2f}" + ("" if passive is None else f", selfie real p={passive:.3f}")
+    if passive is None:
+        if comparison.same_person:
+            return _not_assessed([PASSIVE_UNAVAILABLE], details, len(images))
+        # A different person is a finding on its own: it stands without the passive model.
+        details["not_assessed_parts"] = [PASSIVE_UNAVAILABLE]
+        return CaseScore(
+            score=cap, reason=FACE_MISMATCH, label=label, details=details, image_details=[{} for _ in images]
+        )
+    score = min(passive, cap)
+    reason = "" if comparison.same_person else FACE_MISMATCH
+    return CaseScore(score=score, reason=reason, label=label, details=details, image_details=[{} for _ in images])
+
+
+def score_active(images: Sequence[ScoredImage], *, success_threshold: int | None) -> CaseScore:
+    details: dict[str, Any] = {
+        "score_method": ACTIVE_METHOD,
+        "heuristic": True,
+        "heuristic_label": ACTIVE_HEURISTIC,
+    }
+    required = success_threshold or len(images)
+    image_details: list[dict[str, Any]] = []
+    unassessable: list[str] = []
+    several: list[str] = []
+    matched = 0
+    passives: list[float] = []
+    descriptors = []
+    for image in images:
+        problems = _live_face_problems(image)
+        answers = image.analysis.parameters
+        entry: dict[str, Any] = {}
+        if image.analysis.face_outcome == "multiple_faces":
+            several.extend(problems)
+        elif problems:
+            unassessable.extend(problems)
+        elif answers is None:
+            unassessable.append(f"pose_unmeasured ({image.name}: {image.analysis.pose_error or 'no landmarks'})")
+        else:
+            answer = answers.get(image.face_parameter)
+            if answer is None:
+                entry["parameter_check"] = {
+                    "parameter": image.face_parameter,
+                    "matched": False,
+                    "bound": "not an active-liveness parameter",
+                }
+            else:
+                entry["parameter_check"] = answer.as_dict()
+                matched += int(answer.matched)
+            passive = _passive(image.analysis)
+            if passive is not None:
+                passives.append(passive)
+            descriptor = image.analysis.face_descriptor()
+            if descriptor is not None:
+                descriptors.append((image.name, descriptor))
+        image_details.append(entry)
+    if several:
+        # Which of the faces answered the challenge cannot be told: nothing to score.
+        result = _not_assessed(several, details, len(images))
+        result.image_details = image_details
+        return result
+
+    challenge = {
+        "matched": matched,
+        "required": required,
+        "frames": len(images),
+        "unassessable": unassessable,
+        "passed": matched >= required,
+    }
+    details["challenge"] = challenge
+    caps: dict[str, float] = {}
+    reasons: list[str] = []
+    if matched < required:
+        if matched + len(unassessable) >= required:
+            challenge["passed"] = None  # could still pass: the unassessable frames decide
+        else:
+            caps["challenge"] = 0.5 * matched / required
+            reasons.append(f"challenge_failed ({matched} of {len(images)} frames matched, {required} required)")
+    consistency = series_consistency(descriptors)
+    details["identity"] = consistency.as_dict()
+    if not consistency.consistent and consistency.similarity is not None:
+        caps["identity"] = consistency.similarity
+        outliers = consistency.outliers()
+        reasons.append(
+            "identity_mismatch (not the same person in every frame" + (f": {', '.join(outliers)})" if outliers else ")")
+        )
+    passive = min(passives) if passives else None
+    details["components"] = {
+        "passive_real_probability_min": round(passive, 4) if passive is not None else None,
+        "caps": {name: round(value, 4) for name, value in caps.items()},
+    }
+    label = f"challenge {matched}/{len(images)} (need {required})" + (
+        "" if passive is None else f", real p={passive:.3f}"
+    )
+    if caps:
+        # A failed challenge or a swapped face is a finding on its own, with or without the passive model.
+        score = min([*caps.values(), *([passive] if passive is not None else [])])
+        if passive is None:
+            details["not_assessed_parts"] = [PASSIVE_UNAVAILABLE]
+        return CaseScore(
+            score=score, reason="; ".join(reasons), label=label, details=details, image_details=image_details
+        )
+    if challenge["passed"] is None:
+        result = _not_assessed(
+            [f"challenge_undecided ({matched} matched, {required} required)", *unassessable], details, len(images)
+        )
+        result.image_details = image_details
+        return result
+    if passive is None:
+        result = _not_assessed([PASSIVE_UNAVAILABLE], details, len(images))
+        result.image_details = image_details
+        return result
+    return CaseScore(score=passive, label=label, details=details, image_details=image_details)
+
+
+def score_case(kind: str, images: Sequence[ScoredImage], *, success_threshold: int | None = None) -> CaseScore:
+    if not images:
+        raise ValueError("a case needs at least one image")
+    if kind == "selfie":
+        return score_selfie(images)
+    if kind == "id_document":
+        return score_id_document(images)
+    if kind == "active":
+        return score_active(images, success_threshold=success_threshold)
+    raise ValueError(f"unknown case kind {kind!r}")

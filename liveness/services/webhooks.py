@@ -1,0 +1,416 @@
+"""Signed webhooks to partners: recorded inside the deciding transaction, sent after commit, retried.
+
+Protocol (the same claim/settle shape as checks):
+1. ``webhook_enqueue`` writes a WebhookDelivery row in the caller's transaction and enqueues the task
+   after commit, so a decision is never blocked or rolled back by delivery.
+2. ``webhook_deliver`` claims the row with a conditional UPDATE (pending and due, or sending with an
+   expired lease); the attempt counter after the claim is the fencing token.
+3. It POSTs with no transaction open, then records the WebhookAttempt and settles the row only if the
+   token still matches: delivered, retry later (exponential backoff with jitter), or failed for good.
+
+Every attempt is signed afresh: ``Kyc-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>``
+with ``Kyc-Timestamp`` the Unix time of that attempt, so receivers can refuse anything older than five
+minutes without refusing our retries. The body holds ids, status, verdict and scores; never images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import random
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from ..models import Case, Check, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
+from ..providers.base import ProviderError
+from ..providers.http import OutboundRequest, send
+from .audit import audit_record
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "Kyc-Signature"
+TIMESTAMP_HEADER = "Kyc-Timestamp"
+EVENT_ID_HEADER = "Kyc-Event-Id"
+EVENT_TYPE_HEADER = "Kyc-Event"
+ATTEMPT_HEADER = "Kyc-Delivery-Attempt"
+EVENTS = ("case.decided", "case.resubmission_requested")
+#: A due delivery still pending this long after its time lost its message: the sweeper resends it.
+STALE_AFTER = timedelta(minutes=5)
+#: Tolerance for a task that runs a little before its due time (clock skew between hosts).
+EARLY_TOLERANCE = timedelta(seconds=5)
+MAX_EXCERPT = 1000
+
+
+class WebhookError(ValueError):
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    state: str  # delivered | retry | failed | not_claimed | dropped
+    retry_in: float | None = None
+
+
+# --- signing and payload ------------------------------------------------------------------------------
+
+
+def webhook_body(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
+def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"v1={mac}"
+
+
+def webhook_payload(*, case: Case, event: str, event_id: uuid.UUID, occurred_at: datetime) -> dict[str, Any]:
+    checks = Check.objects.filter(case=case, round=case.round).order_by("id")
+    return {
+        "id": str(event_id),
+        "type": event,
+        "created_at": occurred_at.isoformat(),
+        "data": {
+            "case": {
+                "id": str(case.public_id),
+                "external_ref": case.external_ref,
+                "kind": case.kind,
+                "status": case.status,
+                "verdict": case.final_verdict or None,
+                "auto_verdict": case.auto_verdict or None,
+                "decision_source": "operator" if case.decided_by_id else "automatic",
+                "decided_at": case.decided_at.isoformat() if case.decided_at else None,
+                "round": case.round,
+                "resubmission_count": case.resubmission_count,
+                "checks": [
+                    {
+                        "provider": c.provider,
+                        "round": c.round,
+                        "status": c.status,
+                        "score": c.score,
+                        "threshold": c.threshold,
+                        "passed": c.passed,
+                        "outcome": c.outcome or None,
+                    }
+                    for c in checks
+                ],
+            }
+        },
+    }
+
+
+def webhook_target_url(case: Case) -> str:
+    """The case's own callback URL when the partner may override, else the partner's webhook URL."""
+    partner = case.partner
+    if partner is None:
+        return ""
+    if case.callback_url and partner.allow_callback_override:
+        return case.callback_url
+    return partner.webhook_url
+
+
+def webhook_url_problem(url: str, *, resolve: bool = True) -> str:
+    """Why the portal refuses to POST to ``url``, or "" when it may.
+
+    Unless WEBHOOK_ALLOW_INSECURE_URLS, targets must be https and resolve only to public addresses: a
+    partner-given callback URL must not become a way to reach services inside the portal's network.
+    ``resolve=False`` skips the DNS lookup (at submit time; the address is checked again at delivery).
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "the webhook URL must be an http(s) URL with a host"
+    if settings.WEBHOOK_ALLOW_INSECURE_URLS:
+        return ""
+    if parts.scheme != "https":
+        return "the webhook URL must use https"
+    try:
+        literal = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        return "" if literal.is_global else f"{parts.hostname} is not a public address"
+    if not resolve:
+        return ""
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return ""  # resolution failures are transient; the POST itself fails and is retried
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if not address.is_global:
+            return f"{parts.hostname} resolves to a non-public address"
+    return ""
+
+
+# --- enqueue ------------------------------------------------------------------------------------------
+
+
+def _enqueue(delivery_id: int, *, countdown: float = 0) -> None:
+    from .. import tasks  # tasks import services; import lazily to keep the layers one-way
+
+    def send_task() -> None:
+        tasks.deliver_webhook.apply_async(args=(delivery_id,), countdown=countdown)
+
+    # robust: a broker outage must not fail the request that decided; the sweeper resends later.
+    transaction.on_commit(send_task, robust=True)
+
+
+def webhook_enqueue(*, case: Case, event: str) -> WebhookDelivery | None:
+    """Record an event for the case's partner and send it after commit. None when nobody listens."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown webhook event {event!r}")
+    url = webhook_target_url(case)
+    if case.partner is None or not url:
+        return None
+    now = timezone.now()
+    event_id = uuid.uuid4()
+    delivery = WebhookDelivery.objects.create(
+        event_id=event_id,
+        event=event,
+        partner=case.partner,
+        case=case,
+        url=url,
+        payload=webhook_payload(case=case, event=event, event_id=event_id, occurred_at=now),
+        attempt_limit=settings.WEBHOOK_MAX_ATTEMPTS,
+        retry_until=now + timedelta(hours=settings.WEBHOOK_RETRY_WINDOW_HOURS),
+        next_attempt_at=now,
+    )
+    audit_record(
+        action="webhook.queued",
+        case=case,
+        actor_label="system",
+        data={"event": event, "event_id": str(event_id), "delivery": delivery.pk},
+    )
+    _enqueue(delivery.pk)
+    return delivery
+
+
+# --- deliver ------------------------------------------------------------------------------------------
+
+
+def webhook_backoff_seconds(attempt: int) -> float:
+    """Exponential, capped, with "equal jitter": uniform in [c/2, c] for c = min(max, base * 2**(n-1))."""
+    ceiling = min(settings.WEBHOOK_RETRY_MAX_SECONDS, settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** max(0, attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def _lease_seconds() -> float:
+    return float(settings.WEBHOOK_TIMEOUT_SECONDS) + 60.0
+
+
+def webhook_claim(*, delivery_id: int) -> WebhookDelivery | None:
+    now = timezone.now()
+    claimed = (
+        WebhookDelivery.objects.filter(pk=delivery_id)
+        .filter(
+            Q(status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=now + EARLY_TOLERANCE)
+            | Q(status=WebhookDeliveryStatus.SENDING, lease_expires_at__lt=now)
+        )
+        .update(
+            status=WebhookDeliveryStatus.SENDING,
+            attempts=F("attempts") + 1,
+            lease_expires_at=now + timedelta(seconds=_lease_seconds()),
+        )
+    )
+    if not claimed:
+        return None
+    return WebhookDelivery.objects.select_related("partner", "case").get(pk=delivery_id)
+
+
+@dataclass
+class _AttemptResult:
+    started_at: datetime
+    status_code: int | None = None
+    latency_ms: int | None = None
+    error: str = ""
+    excerpt: str = ""
+    permanent: bool = False
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def _post(delivery: WebhookDelivery, token: int) -> _AttemptResult:
+    started = timezone.now()
+    partner = delivery.partner
+    if not partner.is_active:
+        return _AttemptResult(started, error="the partner is disabled", permanent=True)
+    if not partner.webhook_secret:
+        return _AttemptResult(started, error="the partner has no webhook signing secret", permanent=True)
+    problem = webhook_url_problem(delivery.url)
+    if problem:
+        return _AttemptResult(started, error=problem, permanent=True)
+    timestamp = int(time.time())
+    body = webhook_body(delivery.payload)
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: webhook_signature(secret=partner.webhook_secret, timestamp=timestamp, body=body),
+        TIMESTAMP_HEADER: str(timestamp),
+        EVENT_ID_HEADER: str(delivery.event_id),
+        EVENT_TYPE_HEADER: delivery.event,
+        ATTEMPT_HEADER: str(token),
+    }
+    try:
+        response = send(OutboundRequest("POST", delivery.url, headers=headers, data=body), timeout=_timeout())
+    except ProviderError as exc:
+        return _AttemptResult(started, latency_ms=exc.latency_ms, error=f"{exc.code}: {exc.message}")
+    result = _AttemptResult(
+        started,
+        status_code=response.status_code,
+        latency_ms=response.latency_ms,
+        # PostgreSQL text cannot hold NUL; a receiver may answer anything.
+        excerpt=response.text[:MAX_EXCERPT].replace("\x00", ""),
+    )
+    if not result.succeeded:
+        result.error = f"the receiver answered {response.status_code}"
+        # 410 Gone is the receiver saying "stop sending": retrying would only be noise.
+        result.permanent = response.status_code == 410
+    return result
+
+
+def _timeout() -> float:
+    return float(settings.WEBHOOK_TIMEOUT_SECONDS)
+
+
+def webhook_deliver(*, delivery_id: int) -> DeliveryOutcome:
+    """One attempt: claim, POST (no transaction open), record and settle."""
+    delivery = webhook_claim(delivery_id=delivery_id)
+    if delivery is None:
+        return DeliveryOutcome("not_claimed")
+    token = delivery.attempts
+    result = _post(delivery, token)
+    logger.info(
+        "webhook %s (%s) attempt %s -> %s%s",
+        delivery.event_id,
+        delivery.event,
+        token,
+        result.status_code if result.status_code is not None else "no response",
+        f" [{result.error}]" if result.error else "",
+    )
+    now = timezone.now()
+    retry_in: float | None = None
+    if result.succeeded:
+        state = WebhookDeliveryStatus.DELIVERED
+    elif result.permanent or token >= delivery.attempt_limit:
+        state = WebhookDeliveryStatus.FAILED
+    else:
+        retry_in = webhook_backoff_seconds(token)
+        if now + timedelta(seconds=retry_in) > delivery.retry_until:
+            state, retry_in = WebhookDeliveryStatus.FAILED, None
+        else:
+            state = WebhookDeliveryStatus.PENDING
+    with transaction.atomic():
+        WebhookAttempt.objects.create(
+            delivery_id=delivery.pk,
+            number=token,
+            url=delivery.url,
+            started_at=result.started_at,
+            status_code=result.status_code,
+            latency_ms=result.latency_ms,
+            succeeded=result.succeeded,
+            error=result.error[:500],
+            response_excerpt=result.excerpt,
+        )
+        settled = WebhookDelivery.objects.filter(
+            pk=delivery.pk, status=WebhookDeliveryStatus.SENDING, attempts=token
+        ).update(
+            status=state,
+            lease_expires_at=None,
+            next_attempt_at=now + timedelta(seconds=retry_in) if retry_in is not None else None,
+            last_status_code=result.status_code,
+            last_error=result.error[:500],
+            delivered_at=now if state == WebhookDeliveryStatus.DELIVERED else None,
+            failed_at=now if state == WebhookDeliveryStatus.FAILED else None,
+            updated_at=now,
+        )
+        if not settled:
+            return DeliveryOutcome("dropped")  # the claim expired and someone else took over
+        if state in (WebhookDeliveryStatus.DELIVERED, WebhookDeliveryStatus.FAILED):
+            audit_record(
+                action="webhook.delivered" if state == WebhookDeliveryStatus.DELIVERED else "webhook.failed",
+                case=delivery.case,
+                actor_label="worker",
+                data={
+                    "event": delivery.event,
+                    "event_id": str(delivery.event_id),
+                    "delivery": delivery.pk,
+                    "attempts": token,
+                    "status_code": result.status_code,
+                    "error": result.error[:200],
+                },
+            )
+    if state == WebhookDeliveryStatus.PENDING:
+        return DeliveryOutcome("retry", retry_in=retry_in)
+    return DeliveryOutcome(str(state))
+
+
+# --- redelivery and sweeping -----------------------------------------------------------------------
+
+
+def webhook_redeliver(*, delivery: WebhookDelivery, actor: User | None = None) -> WebhookDelivery:
+    """Send an event again now, with a fresh retry budget, to the partner's current URL.
+
+    The event id stays the same, so a receiver that already processed it can recognise the repeat.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        locked = WebhookDelivery.objects.select_for_update().select_related("case__partner").get(pk=delivery.pk)
+        if (
+            locked.status == WebhookDeliveryStatus.SENDING
+            and locked.lease_expires_at is not None
+            and locked.lease_expires_at >= now
+        ):
+            raise WebhookError("an attempt of this delivery is in progress", code="in_progress")
+        url = webhook_target_url(locked.case)
+        if not url:
+            raise WebhookError("the partner has no webhook URL configured", code="no_url")
+        locked.url = url
+        locked.status = WebhookDeliveryStatus.PENDING
+        locked.attempt_limit = locked.attempts + settings.WEBHOOK_MAX_ATTEMPTS
+        locked.retry_until = now + timedelta(hours=settings.WEBHOOK_RETRY_WINDOW_HOURS)
+        locked.next_attempt_at = now
+        locked.lease_expires_at = None
+        locked.delivered_at = None
+        locked.failed_at = None
+        locked.save()
+        audit_record(
+            action="webhook.redelivery_requested",
+            case=locked.case,
+            actor=actor,
+            data={"event": locked.event, "event_id": str(locked.event_id), "delivery": locked.pk},
+        )
+        _enqueue(locked.pk)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def webhooks_requeue_due() -> int:
+    """Resend the task of deliveries whose message was lost (overdue) or whose worker died (lease out)."""
+    now = timezone.now()
+    due = list(
+        WebhookDelivery.objects.filter(
+            Q(status=WebhookDeliveryStatus.PENDING, next_attempt_at__lt=now - STALE_AFTER)
+            | Q(status=WebhookDeliveryStatus.SENDING, lease_expires_at__lt=now)
+        ).values_list("pk", flat=True)[:1000]
+    )
+    with transaction.atomic():
+        for pk in due:
+            _enqueue(pk)
+    return len(due)

@@ -1,0 +1,169 @@
+"""The OpenAPI schema, its bundled UIs, and a schemathesis run against the served schema."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import schemathesis
+from django.contrib.staticfiles import finders
+from django.core.cache import cache
+from django.core.wsgi import get_wsgi_application
+from drf_spectacular.validation import validate_schema
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from liveness.models import Case, CaseStatus, Verdict
+from liveness.services import decision_record
+from tests.api_helpers import client_for, live_result, make_partner, partner_key, submission, user_key
+from tests.factories import CaseFactory
+
+pytestmark = pytest.mark.django_db
+
+SCHEMA_URL = "/api/v1/schema/?format=json"
+
+
+@pytest.fixture
+def served_schema() -> dict:
+    response = client_for().get(SCHEMA_URL)
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_schema_is_valid_openapi_3_and_public(served_schema):
+    validate_schema(served_schema)  # raises on any violation of the OpenAPI 3.0 schema
+    assert served_schema["openapi"].startswith("3.")
+    assert set(served_schema["paths"]) == {
+        "/api/v1/cases/",
+        "/api/v1/cases/{public_id}/",
+        "/api/v1/health",
+        "/api/v1/operator/review-queue/",
+        "/api/v1/operator/cases/{public_id}/",
+        "/api/v1/operator/cases/{public_id}/decisions/",
+        "/api/v1/operator/decisions/{decision_id}/approve/",
+        "/api/v1/operator/decisions/{decision_id}/refuse/",
+    }
+    assert served_schema["components"]["securitySchemes"]["ApiKeyAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": served_schema["components"]["securitySchemes"]["ApiKeyAuth"]["description"],
+    }
+
+
+def test_every_error_response_is_documented_as_problem_json(served_schema):
+    for path, operations in served_schema["paths"].items():
+        for method, operation in operations.items():
+            codes = set(operation["responses"])
+            assert {"404", "405", "500"} <= codes, (method, path)
+            if path != "/api/v1/health":
+                assert {"400", "401", "403", "429"} <= codes, (method, path)
+            for code, response in operation["responses"].items():
+                if code.startswith(("4", "5")) and path != "/api/v1/health":
+                    assert list(response["content"]) == ["application/problem+json"], (method, path, code)
+
+
+def test_submit_documents_both_encodings(served_schema):
+    body = served_schema["paths"]["/api/v1/cases/"]["post"]["requestBody"]["content"]
+    assert set(body) == {"multipart/form-data", "application/json"}
+    schemas = served_schema["components"]["schemas"]
+    assert schemas["CaseSubmitJsonRequest"]["properties"]["selfie"]["format"] == "byte"
+    assert schemas["CaseSubmitMultipartRequest"]["properties"]["selfie"]["format"] == "binary"
+
+
+@pytest.mark.parametrize(("url", "asset"), [("/api/v1/docs/", "swagger-ui"), ("/api/v1/redoc/", "redoc")])
+def test_the_docs_pages_use_bundled_assets_not_a_cdn(url, asset):
+    response = client_for().get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "cdn.jsdelivr" not in html
+    assert "unpkg.com" not in html
+    assert "cdnjs" not in html
+    sources = re.findall(r'(?:src|href)="(/static/drf_spectacular_sidecar/[^"]+)"', html)
+    assert any(asset in s for s in sources), sources
+    for source in sources:
+        assert finders.find(source.removeprefix("/static/")) is not None, source
+
+
+# --- schemathesis ---------------------------------------------------------------------------------
+
+OPERATOR_PREFIX = "/api/v1/operator/"
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+]
+
+
+@pytest.fixture
+def fuzz_world(scripted, settings, operator, supervisor):
+    """Keys, a few real cases and a pending override, so generated requests can also succeed."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            "partner": "100000/minute",
+            "partner_submit": "100000/minute",
+            "operator": "100000/minute",
+        },
+    }
+    cache.clear()
+    partner = make_partner(slug="fuzz")
+    key = partner_key(partner)
+    scripted.script.extend([live_result()] * 5)
+    submitted = client_for(key).post("/api/v1/cases/", *submission("selfie", "json")).json()["id"]
+    review: Case = CaseFactory.create(partner=partner, status=CaseStatus.NEEDS_REVIEW, auto_verdict="needs_review")
+    spoofed: Case = CaseFactory.create(
+        partner=partner, status=CaseStatus.DECIDED, auto_verdict=Verdict.SPOOF, final_verdict=Verdict.SPOOF
+    )
+    pending = decision_record(case=spoofed, actor=supervisor, verdict=Verdict.LIVE, reason="verified")
+    return {
+        "partner_key": key,
+        "operator_key": user_key(operator),
+        "case_ids": [submitted, str(review.public_id)],
+        "decision_id": pending.pk,
+    }
+
+
+def test_schemathesis_finds_no_server_error_and_no_response_outside_the_schema(fuzz_world):
+    app = get_wsgi_application()
+    schema = schemathesis.openapi.from_wsgi(SCHEMA_URL, app)
+    operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
+    assert len(operations) == 9
+    hypothesis_config = hypothesis_settings(
+        max_examples=25,
+        deadline=None,
+        derandomize=True,  # the same examples every run: a failure here is reproducible
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    for operation in operations:
+        key = fuzz_world["operator_key"] if operation.path.startswith(OPERATOR_PREFIX) else fuzz_world["partner_key"]
+        headers = {"Authorization": f"Bearer {key}"}
+        # Negative data (outside the schema) for every operation that takes any input; health takes none.
+        modes = [GenerationMode.POSITIVE] if operation.path == "/api/v1/health" else list(GenerationMode)
+        strategies = [operation.as_strategy(mode) for mode in modes]
+        if "{public_id}" in operation.path:
+            strategies += [operation.as_strategy(path_parameters={"public_id": i}) for i in fuzz_world["case_ids"]]
+        if "{decision_id}" in operation.path:
+            strategies.append(operation.as_strategy(path_parameters={"decision_id": fuzz_world["decision_id"]}))
+        for strategy in strategies:
+            fuzz(strategy, headers, hypothesis_config)
+
+
+def fuzz(strategy, headers: dict[str, str], config) -> None:
+    @given(case=strategy)
+    @config
+    def run(case) -> None:
+        case.call_and_validate(headers=headers, checks=CHECKS)
+
+    run()

@@ -1,0 +1,136 @@
+"""A missing or corrupt model file is a clear error: at start-up (system check), health, and first use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from liveness.engine import engine_health
+from liveness.engine.checks import engine_model_files_check
+from liveness.engine.models import (
+    DLIB_FILES,
+    EngineConfigurationError,
+    dlib_model_dir,
+    load_models,
+    model_file_problems,
+    reset_models,
+)
+from liveness.providers import CheckRequest, EvidenceImage, PermanentProviderError, get_provider
+from tests.engine_support import jpeg_bytes, require_passive_models
+
+
+@pytest.fixture
+def fresh_models() -> Iterator[None]:
+    """Forget the loaded models before and after: these tests change the configured files."""
+    reset_models()
+    yield
+    reset_models()
+
+
+@pytest.fixture
+def real_dlib_dir() -> Path:
+    reset_models()
+    return dlib_model_dir()
+
+
+def garbage(path: Path, size: int = 4096) -> Path:
+    path.write_bytes(np.random.default_rng(7).integers(0, 256, size, dtype=np.uint8).tobytes())
+    return path
+
+
+def test_a_healthy_engine_reports_its_models():
+    report = engine_health()
+    assert Path(report["dlib_model_dir"]).is_dir()
+    assert report["passive_available"] == bool(report["passive_models"])
+
+
+def test_a_healthy_engine_lists_both_passive_models():
+    require_passive_models()
+    assert sorted(engine_health()["passive_models"]) == ["MiniFASNetV1SE", "MiniFASNetV2"]
+    assert model_file_problems() == []
+    assert engine_model_files_check() == []
+
+
+def test_a_missing_dlib_model_is_named_at_start_up_and_in_health(settings, tmp_path: Path, fresh_models: None):
+    settings.LOCAL_ENGINE_DLIB_MODEL_DIR = str(tmp_path)
+    problems = model_file_problems()
+    assert problems == [
+        f"68-point landmark model file not found at {tmp_path / DLIB_FILES['shape_predictor']}",
+        f"face descriptor model file not found at {tmp_path / DLIB_FILES['face_recognition']}",
+    ]
+    warnings = engine_model_files_check()
+    assert [w.id for w in warnings] == ["liveness.W101", "liveness.W101"]
+    assert "68-point landmark model file not found" in warnings[0].msg
+    with pytest.raises(EngineConfigurationError, match="68-point landmark model file not found"):
+        engine_health()
+
+
+def test_a_corrupt_landmark_model_is_a_clear_error(settings, tmp_path: Path, real_dlib_dir: Path, fresh_models: None):
+    garbage(tmp_path / DLIB_FILES["shape_predictor"])
+    (tmp_path / DLIB_FILES["face_recognition"]).symlink_to(real_dlib_dir / DLIB_FILES["face_recognition"])
+    settings.LOCAL_ENGINE_DLIB_MODEL_DIR = str(tmp_path)
+    assert model_file_problems() == []  # present and non-empty: only loading finds the damage
+    with pytest.raises(EngineConfigurationError, match=f"dlib model in {tmp_path} could not be loaded"):
+        engine_health()
+
+
+def test_a_truncated_descriptor_model_is_a_clear_error(
+    settings, tmp_path: Path, real_dlib_dir: Path, fresh_models: None
+):
+    (tmp_path / DLIB_FILES["shape_predictor"]).symlink_to(real_dlib_dir / DLIB_FILES["shape_predictor"])
+    real = (real_dlib_dir / DLIB_FILES["face_recognition"]).read_bytes()
+    (tmp_path / DLIB_FILES["face_recognition"]).write_bytes(real[: len(real) // 20])
+    settings.LOCAL_ENGINE_DLIB_MODEL_DIR = str(tmp_path)
+    with pytest.raises(EngineConfigurationError, match="could not be loaded"):
+        load_models()
+
+
+def test_an_empty_model_file_is_reported_at_start_up(settings, tmp_path: Path, fresh_models: None):
+    (tmp_path / DLIB_FILES["shape_predictor"]).write_bytes(b"")
+    settings.LOCAL_ENGINE_DLIB_MODEL_DIR = str(tmp_path)
+    assert f"68-point landmark model file {tmp_path / DLIB_FILES['shape_predictor']} is empty" in model_file_problems()
+
+
+def test_a_missing_passive_model_is_a_clear_error(settings, tmp_path: Path, fresh_models: None):
+    missing = tmp_path / "MiniFASNetV2.onnx"
+    settings.LOCAL_ENGINE_PASSIVE_MODELS = [str(missing)]
+    assert model_file_problems() == [f"passive attack (ONNX) model file not found at {missing}"]
+    with pytest.raises(EngineConfigurationError, match="passive attack \\(ONNX\\) model file not found"):
+        engine_health()
+
+
+def test_a_corrupt_passive_model_is_a_clear_error(settings, tmp_path: Path, fresh_models: None):
+    corrupt = garbage(tmp_path / "MiniFASNetV1SE.onnx")
+    settings.LOCAL_ENGINE_PASSIVE_MODELS = [str(corrupt)]
+    with pytest.raises(EngineConfigurationError, match=f"passive model {corrupt} could not be loaded"):
+        engine_health()
+
+
+def test_an_unknown_passive_model_is_refused(settings, tmp_path: Path, fresh_models: None):
+    other = garbage(tmp_path / "SomeOtherNet.onnx")
+    settings.LOCAL_ENGINE_PASSIVE_MODELS = [str(other)]
+    assert model_file_problems() == [
+        "unknown passive model SomeOtherNet.onnx: expected a MiniFASNetV2 or MiniFASNetV1SE export"
+    ]
+    with pytest.raises(EngineConfigurationError, match="unknown passive model"):
+        load_models()
+
+
+def test_no_passive_model_is_healthy_but_says_passive_detection_is_unavailable(settings, fresh_models: None):
+    settings.LOCAL_ENGINE_PASSIVE_MODELS = []
+    report = engine_health()
+    assert (report["passive_available"], report["passive_models"]) == (False, [])
+
+
+def test_a_check_with_a_broken_model_fails_permanently_with_the_reason(settings, tmp_path: Path, fresh_models: None):
+    settings.LOCAL_ENGINE_PASSIVE_MODELS = [str(tmp_path / "MiniFASNetV2.onnx")]
+    provider = get_provider("local")
+    assert "model file not found" in provider.configuration_problem()
+    image = EvidenceImage("selfie", 0, jpeg_bytes(np.zeros((64, 64, 3), dtype=np.uint8)), "image/jpeg", 64, 64)
+    request = CheckRequest(check_id=1, case_id="x", kind="selfie", images=[image], threshold=0.5, timeout=5)
+    with pytest.raises(PermanentProviderError, match="model file not found") as caught:
+        provider.check(request)
+    assert caught.value.code == "engine_not_configured"

@@ -1,0 +1,63 @@
+"""The README's signature-verification example, run against a real signed delivery."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.conf import settings
+
+from liveness.models import Case, CaseStatus, Verdict
+from liveness.services.webhooks import webhook_deliver, webhook_enqueue
+from tests.api_helpers import make_partner, webhook_receiver
+from tests.factories import CaseFactory
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "whsec_readme-example-secret"
+
+
+def readme_example() -> dict[str, Any]:
+    text = (Path(settings.BASE_DIR) / "README.md").read_text()
+    section = text.split("<!-- section: api (partner REST API) -->", 1)[1].split("<!-- section:", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    [code] = [block for block in blocks if "def verify_kyc_webhook" in block]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    return namespace
+
+
+@pytest.fixture
+def delivered(settings):
+    settings.WEBHOOK_ALLOW_INSECURE_URLS = True
+    with webhook_receiver() as receiver:
+        partner = make_partner(slug="docs", webhook_url=receiver.url, webhook_secret=SECRET)
+        case: Case = CaseFactory.create(
+            partner=partner, status=CaseStatus.DECIDED, auto_verdict=Verdict.LIVE, final_verdict=Verdict.LIVE
+        )
+        with mock.patch("liveness.tasks.deliver_webhook.apply_async"):
+            delivery = webhook_enqueue(case=case, event="case.decided")
+        assert delivery is not None
+        assert webhook_deliver(delivery_id=delivery.pk).state == "delivered"
+        [hit] = receiver.received
+        yield hit
+
+
+def test_the_readme_example_accepts_a_real_delivery(delivered):
+    verify = readme_example()["verify_kyc_webhook"]
+    assert verify(SECRET, delivered.body, delivered.headers["Kyc-Timestamp"], delivered.headers["Kyc-Signature"])
+
+
+def test_the_readme_example_rejects_tampering_wrong_secrets_and_replays(delivered):
+    verify = readme_example()["verify_kyc_webhook"]
+    body, timestamp, signature = delivered.body, delivered.headers["Kyc-Timestamp"], delivered.headers["Kyc-Signature"]
+    assert not verify(SECRET, body.replace(b"live", b"spoof"), timestamp, signature)
+    assert not verify("whsec_someone-else", body, timestamp, signature)
+    assert not verify(SECRET, body, str(int(timestamp) + 1), signature)  # the timestamp is signed too
+    assert not verify(SECRET, body, timestamp, signature, now=int(timestamp) + 301)  # older than 5 minutes
+    assert verify(SECRET, body, timestamp, signature, now=int(timestamp) + 299)
+    assert not verify(SECRET, body, "yesterday", signature)
+    assert verify(SECRET, body, timestamp, f"v0=deadbeef, {signature}")  # several signatures: any v1 may match
