@@ -166,11 +166,14 @@ def main() -> int:
     start.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
     start.set_defaults(func=cmd_start)
     test = sub.add_parser("test", help="install and run the tests")
-    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    # Everything after "test" goes to pytest as it is (options included): see main().
     test.set_defaults(func=cmd_test)
     lint = sub.add_parser("lint", help="ruff and mypy")
     lint.set_defaults(func=cmd_lint)
-    args = parser.parse_args()
+    args, extra = parser.parse_known_args()
+    if args.command != "test" and extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.pytest_args = extra
     return int(args.func(args))
 
 

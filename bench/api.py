@@ -21,11 +21,10 @@ import base64
 import io
 import json
 import os
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from bench.common import timed
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyc_portal.settings.test")
 os.environ["DATABASE_URL"] = "sqlite://:memory:"
@@ -40,15 +39,6 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
-
-
-def timed(func: Callable[[], object], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        func()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
 
 
 def build_schema() -> None:

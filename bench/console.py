@@ -18,12 +18,11 @@ import argparse
 import json
 import os
 import random
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+
+from bench.common import timed
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyc_portal.settings.test")
 os.environ["DATABASE_URL"] = "sqlite://:memory:"
@@ -36,15 +35,6 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.utils import timezone  # noqa: E402
-
-
-def timed(func: Callable[[], object], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        func()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
 
 
 def build_schema() -> None:

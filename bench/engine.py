@@ -20,11 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
+
+from bench.common import timed
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyc_portal.settings.test")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -54,15 +54,6 @@ ACTIVE = [
     (OBAMA + "examples_obama-720p.jpg", "eyes open"),
 ]
 DOCUMENT = "id-documents/PassportEye__tests_data_passport-td3.jpg"
-
-
-def timed(func: Callable[[], object], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        func()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
 
 
 def image(relative: str, role: str, index: int = 0, parameter: str = "") -> EvidenceImage:

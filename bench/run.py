@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 import django
+
+from bench.common import print_rows, timed
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyc_portal.settings.test")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -34,16 +32,6 @@ django.setup()
 from PIL import Image  # noqa: E402
 
 from liveness.intake import validate_image  # noqa: E402
-
-
-def timed(func: Callable[[], object], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        func()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
-
 
 _CHILD = """
 import io, os, sys
@@ -141,11 +129,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rows = bench_intake(args.repeat) + bench_engine(args.repeat)
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        for row in rows:
-            print("  ".join(f"{k}={v}" for k, v in row.items()))
+    print_rows(rows, as_json=args.json)
     return 0
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import functools
 import io
-import json
 import os
 import socketserver
 import sys
@@ -24,6 +23,8 @@ import threading
 from pathlib import Path
 
 import django
+
+from bench.common import print_rows
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyc_portal.settings.test")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -119,11 +120,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rows = bench_accura_fit(args.repeat) + bench_round_trip(args.repeat)
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        for row in rows:
-            print("  ".join(f"{k}={v}" for k, v in row.items()))
+    print_rows(rows, as_json=args.json)
     return 0
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..vocabulary import FACE_PARAMETERS
 from .face_state import CLOSED, OPEN, EyeState, MouthState
 from .pose import HeadPose
 
@@ -23,7 +24,7 @@ FRONT_MAX_YAW_DEG = 12.0  # "front": |yaw| and |pitch| at most these
 FRONT_MAX_PITCH_DEG = 12.0
 
 #: Riset's documented parameter list, in its order.
-PARAMETERS = ("left", "right", "up", "down", "front", "eyes open", "eyes closed", "mouth open", "mouth closed")
+PARAMETERS = FACE_PARAMETERS
 
 
 @dataclass(frozen=True)

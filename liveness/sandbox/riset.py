@@ -27,22 +27,12 @@ from typing import Any
 
 from ..engine.face_state import EYES_CLOSED_MAX_EAR, EYES_OPEN_MIN_EAR, MOUTH_CLOSED_MAX_MAR, MOUTH_OPEN_MIN_MAR
 from ..engine.match import DECISION_DISTANCE, similarity_from_distance
+from ..vocabulary import FACE_PARAMETERS
 from .errors import Reject
 from .images import UnreadableImage, decode
 from .judge import Look, look
 from .recorder import RecordedImage
 
-FACE_PARAMETERS = (
-    "left",
-    "right",
-    "up",
-    "down",
-    "front",
-    "eyes open",
-    "eyes closed",
-    "mouth open",
-    "mouth closed",
-)
 #: Not documented by Riset; bounds the sandbox's CPU per request.
 MAX_IMAGES = 20
 _DATA_URI = re.compile(r"^data:image/[a-z+.-]+;base64,", re.IGNORECASE)

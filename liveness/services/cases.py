@@ -17,23 +17,11 @@ from django.utils import timezone
 from .. import storage
 from ..intake import ImageRejected, ValidatedImage, validate_image
 from ..models import Case, CaseKind, Check, CheckStatus, Evidence, EvidenceRole, Partner
+from ..vocabulary import FACE_PARAMETERS
 from .audit import audit_record
 from .dispatch import enqueue_check
 from .fallback import PlannedCheck, checks_plan
 from .providers import ProviderSelectionError, provider_config, workflow_providers
-
-#: The active-liveness parameters a frame may be asked for (Riset's documented list).
-FACE_PARAMETERS = (
-    "left",
-    "right",
-    "up",
-    "down",
-    "front",
-    "eyes open",
-    "eyes closed",
-    "mouth open",
-    "mouth closed",
-)
 
 
 class CaseInputError(ValueError):

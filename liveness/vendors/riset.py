@@ -27,21 +27,10 @@ from ..providers.base import (
 )
 from ..providers.http import HttpResponse, OutboundRequest
 from ..providers.registry import register
+from ..vocabulary import FACE_PARAMETERS  # the nine documented face_parameters values
 from .common import VendorProvider, mapping, number
 from .imaging import fit_max_side
 
-#: The nine documented ``face_parameters`` values.
-RISET_FACE_PARAMETERS = (
-    "left",
-    "right",
-    "up",
-    "down",
-    "front",
-    "eyes open",
-    "eyes closed",
-    "mouth open",
-    "mouth closed",
-)
 #: Riset documents no size limit; frames are capped so an eight-frame series of phone photos stays a
 #: request body a gateway accepts (base64 adds a third). Faces are still hundreds of pixels wide.
 RISET_MAX_SIDE = 1920
@@ -151,10 +140,10 @@ class RisetProvider(VendorProvider):
         parameters: Sequence[str] = [image.face_parameter for image in frames]
         if not all(parameters) and len(request.face_parameters) == len(frames):
             parameters = list(request.face_parameters)
-        bad = [p for p in parameters if p not in RISET_FACE_PARAMETERS]
+        bad = [p for p in parameters if p not in FACE_PARAMETERS]
         if bad or len(parameters) != len(frames):
             raise ProviderInputError(
-                f"Riset takes one of {', '.join(RISET_FACE_PARAMETERS)} per frame; got {list(parameters)}",
+                f"Riset takes one of {', '.join(FACE_PARAMETERS)} per frame; got {list(parameters)}",
                 code="invalid_face_parameters",
             )
         return list(zip(frames, parameters, strict=True))
