@@ -19,6 +19,7 @@ from .decisions import (
     decision_refuse,
 )
 from .providers import provider_config, provider_setting_get, providers_available, workflow_providers
+from .resubmission import case_resubmit
 
 __all__ = [
     "FACE_PARAMETERS",
@@ -32,6 +33,7 @@ __all__ = [
     "case_close",
     "case_create",
     "case_evaluate",
+    "case_resubmit",
     "check_execute",
     "checks_requeue_stale",
     "decision_approve",

@@ -178,21 +178,13 @@ def case_create(
     plan = checks_plan(kind=kind, partner=partner, chosen=chosen)
     chosen = [item.provider for item in plan]
 
-    validated: list[tuple[IncomingImage, ValidatedImage]] = []
-    for position, image in enumerate(images):
-        label = image.label or (f"frame {image.index}" if image.role == EvidenceRole.FRAME else image.role)
-        try:
-            validated.append((image, validate_image(image.data, label=label)))
-        except ImageRejected as exc:
-            exc.field = f"images[{position}]"  # type: ignore[attr-defined]
-            raise
+    validated = images_validate(images)
 
     # Store ciphertext first (outside the transaction: storage may be remote). If the transaction
     # fails, the stored objects are removed again so nothing is left half-written.
     stored_keys: list[str] = []
     try:
-        for _, valid in validated:
-            stored_keys.append(storage.put(valid.content, prefix=timezone.now().strftime("%Y/%m/%d")))
+        stored_keys.extend(images_store(validated))
         case = _case_create_rows(
             kind=kind,
             validated=validated,
@@ -241,7 +233,6 @@ def _case_create_rows(
     fingerprint: str,
     **fields: Any,
 ) -> Case:
-    purge_after = timezone.now() + timedelta(days=settings.EVIDENCE_RETENTION_DAYS)
     with transaction.atomic():
         case = Case.objects.create(
             kind=kind,
@@ -251,26 +242,7 @@ def _case_create_rows(
             request_fingerprint=fingerprint,
             **fields,
         )
-        Evidence.objects.bulk_create(
-            [
-                Evidence(
-                    case=case,
-                    role=incoming.role,
-                    index=incoming.index,
-                    round=case.round,
-                    face_parameter=incoming.face_parameter
-                    or (fields["face_parameters"][incoming.index] if kind == CaseKind.ACTIVE else ""),
-                    content_type=valid.content_type,
-                    width=valid.width,
-                    height=valid.height,
-                    size_bytes=valid.size_bytes,
-                    sha256=valid.sha256,
-                    storage_key=key,
-                    purge_after=purge_after,
-                )
-                for (incoming, valid), key in zip(validated, stored_keys, strict=True)
-            ]
-        )
+        evidence_create_for_round(case=case, validated=validated, stored_keys=stored_keys)
         checks_create_for_round(case=case, providers=chosen, plan=plan)
         audit_record(
             action="case.created",
@@ -285,6 +257,59 @@ def _case_create_rows(
             },
         )
     return case
+
+
+def images_validate(images: Sequence[IncomingImage]) -> list[tuple[IncomingImage, ValidatedImage]]:
+    """Validate every image (nothing is stored yet). ImageRejected carries ``field`` = images[i]."""
+    validated: list[tuple[IncomingImage, ValidatedImage]] = []
+    for position, image in enumerate(images):
+        label = image.label or (f"frame {image.index}" if image.role == EvidenceRole.FRAME else image.role)
+        try:
+            validated.append((image, validate_image(image.data, label=label)))
+        except ImageRejected as exc:
+            exc.field = f"images[{position}]"  # type: ignore[attr-defined]
+            raise
+    return validated
+
+
+def images_store(validated: Sequence[tuple[IncomingImage, ValidatedImage]]) -> list[str]:
+    """Encrypt and store each image; on any failure remove what was stored and re-raise."""
+    keys: list[str] = []
+    try:
+        for _, valid in validated:
+            keys.append(storage.put(valid.content, prefix=timezone.now().strftime("%Y/%m/%d")))
+    except BaseException:
+        for key in keys:
+            storage.delete(key)
+        raise
+    return keys
+
+
+def evidence_create_for_round(
+    *, case: Case, validated: Sequence[tuple[IncomingImage, ValidatedImage]], stored_keys: Sequence[str]
+) -> None:
+    """The Evidence rows of the case's current round (inside the caller's transaction)."""
+    purge_after = timezone.now() + timedelta(days=settings.EVIDENCE_RETENTION_DAYS)
+    Evidence.objects.bulk_create(
+        [
+            Evidence(
+                case=case,
+                role=incoming.role,
+                index=incoming.index,
+                round=case.round,
+                face_parameter=incoming.face_parameter
+                or (case.face_parameters[incoming.index] if case.kind == CaseKind.ACTIVE else ""),
+                content_type=valid.content_type,
+                width=valid.width,
+                height=valid.height,
+                size_bytes=valid.size_bytes,
+                sha256=valid.sha256,
+                storage_key=key,
+                purge_after=purge_after,
+            )
+            for (incoming, valid), key in zip(validated, stored_keys, strict=True)
+        ]
+    )
 
 
 def checks_create_for_round(*, case: Case, providers: Sequence[str], plan: Sequence[PlannedCheck] = ()) -> list[Check]:
