@@ -154,3 +154,42 @@ def test_last_use_is_recorded_without_a_write_per_request(partner, django_assert
     later = ApiKey.objects.get().last_used_at
     assert later is not None
     assert later > first
+
+
+OPERATOR_ENDPOINTS = [
+    ("get", "/api/v1/operator/review-queue/"),
+    ("get", "/api/v1/operator/cases/{case}/"),
+    ("post", "/api/v1/operator/cases/{case}/decisions/"),
+    ("post", "/api/v1/operator/decisions/{decision}/approve/"),
+    ("post", "/api/v1/operator/decisions/{decision}/refuse/"),
+]
+
+
+@pytest.mark.parametrize(("method", "template"), OPERATOR_ENDPOINTS)
+def test_it_refuses_partner_keys_and_role_less_users_on_every_operator_endpoint(partner, supervisor, method, template):
+    from liveness.models import Case, CaseStatus, Decision
+    from liveness.services import decision_record
+    from tests.factories import CaseFactory
+
+    # Another partner's real case with a real pending override: a refusal here is the permission's doing.
+    case: Case = CaseFactory.create(
+        partner=make_partner(slug="someone-else"), status="decided", auto_verdict="spoof", final_verdict="spoof"
+    )
+    pending = decision_record(case=case, actor=supervisor, verdict="live", reason="verified by phone")
+    url = template.format(case=case.public_id, decision=pending.pk)
+    expected = "supervisor_required" if "/decisions/" in template and "/cases/" not in template else "operator_required"
+    plain = UserFactory.create(username="no-role")
+
+    for client in (client_for(partner_key(partner)), client_for(user_key(plain))):
+        if method == "get":
+            response = client.get(url)
+        else:
+            response = client.post(url, {"verdict": "spoof", "reason": "r", "note": "n"}, format="json")
+        body = assert_problem(response, 403, expected)
+        assert "results" not in body
+        assert "checks" not in body
+
+    pending.refresh_from_db()
+    case.refresh_from_db()
+    assert (pending.approval_status, case.status) == ("pending", CaseStatus.PENDING_APPROVAL)
+    assert Decision.objects.count() == 1

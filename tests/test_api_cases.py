@@ -332,3 +332,20 @@ def test_a_decided_case_reports_the_operator_verdict(client, scripted, operator)
     services.decision_record(case=case, actor=operator, verdict=Verdict.LIVE)
     body = client.get(f"/api/v1/cases/{case.public_id}/").json()
     assert (body["status"], body["auto_verdict"], body["final_verdict"]) == ("decided", "needs_review", "live")
+
+
+@pytest.mark.parametrize("field", ["selfie", "kind", "external_ref"])
+def test_it_refuses_a_single_valued_multipart_field_sent_twice(client, scripted, field):
+    data, fmt = submission("selfie", "multipart")
+    twice = {
+        "selfie": [SimpleUploadedFile("a.jpg", jpeg(1), "image/jpeg"), SimpleUploadedFile("b.jpg", jpeg(2), "image/jpeg")],
+        "kind": ["selfie", "active"],
+        "external_ref": ["mine", "yours"],
+    }[field]
+    response = client.post(CASES_URL, {**data, field: twice}, format=fmt)
+    assert response.status_code == 400
+    assert response["Content-Type"] == PROBLEM
+    body = response.json()
+    assert (body["code"], list(body["errors"])) == ("repeated_field", [field])
+    assert not Case.objects.exists()
+    assert not scripted.requests

@@ -83,3 +83,67 @@ def test_validation_errors_are_flattened_to_field_paths():
         "nested.inner": ["x"],
         "non_field_errors": ["y"],
     }
+
+
+# --- requests Django itself calls suspicious, and bodies built to break the parser -----------------
+
+
+def test_it_answers_too_many_query_parameters_with_a_400_not_a_500(client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    query = "&".join(["status=decided"] * 11)
+    body = problem(client.get(f"{CASES_URL}?{query}"), 400, "too_many_fields")
+    assert "10" in body["detail"]
+
+
+def test_it_answers_too_many_files_with_a_400_and_stores_nothing(client, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from liveness.models import Case
+    from tests.api_helpers import jpeg
+
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
+    frames = [SimpleUploadedFile(f"f{i}.jpg", jpeg(i), content_type="image/jpeg") for i in range(4)]
+    data = {"kind": "active", "frames": frames, "face_parameters": ["front"] * 4}
+    body = problem(client.post(CASES_URL, data, format="multipart"), 400, "too_many_files")
+    assert "3 files" in body["detail"]
+    assert not Case.objects.exists()
+
+
+def test_it_answers_deeply_nested_json_with_a_400_not_a_500(client):
+    nested = '{"kind": "selfie", "external_ref": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    body = problem(client.generic("POST", CASES_URL, nested, content_type="application/json"), 400, "parse_error")
+    assert "nested too deeply" in body["detail"]
+
+
+def test_it_bounds_json_bodies_on_operator_endpoints_too(operator, settings):
+    from liveness.models import Decision
+    from tests.api_helpers import user_key
+    from tests.factories import CaseFactory
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    case = CaseFactory.create(status="needs_review", auto_verdict="needs_review")
+    url = f"/api/v1/operator/cases/{case.public_id}/decisions/"
+    operator_client = client_for(user_key(operator))
+    big = operator_client.post(url, {"verdict": "live", "reason": "x" * 2000}, format="json")
+    problem(big, 413, "payload_too_large")
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000_000
+    deep = '{"verdict": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    problem(operator_client.generic("POST", url, deep, content_type="application/json"), 400, "parse_error")
+    assert not Decision.objects.exists()
+
+
+def test_it_stops_reading_a_json_body_without_content_length_at_the_limit(settings):
+    import io
+
+    from django.test import RequestFactory
+
+    from liveness.api.exceptions import PayloadTooLarge
+    from liveness.api.parsers import LimitedJSONParser
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    request = RequestFactory().post("/", content_type="application/json")
+    del request.META["CONTENT_LENGTH"]  # chunked: nothing declared, so the parser counts while reading
+    stream = io.BytesIO(b'{"external_ref": "' + b"x" * 5000 + b'"}')
+    with pytest.raises(PayloadTooLarge):
+        LimitedJSONParser().parse(stream, "application/json", {"request": request})
+    assert stream.tell() <= 1001  # it read one byte past the limit, not the whole body

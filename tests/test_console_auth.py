@@ -103,3 +103,35 @@ def test_a_user_without_a_console_role_is_refused(client: Client) -> None:
     response = client.get(reverse("case_list"))
     assert response.status_code == 403
     assert b"Not allowed" in response.content
+
+
+def _every_console_url() -> list[tuple[str, str]]:
+    """(url name, url) of every console route, read from the URLconf so a new route is covered too."""
+    from liveness import urls
+
+    fillers = {"public_id": CASE, "evidence_id": 1, "decision_id": 1, "delivery_id": 1, "key": "local"}
+    found = []
+    for pattern in urls.urlpatterns:
+        if pattern.name in ("login", "logout"):
+            continue
+        names = pattern.pattern.regex.groupindex
+        found.append((str(pattern.name), reverse(str(pattern.name), kwargs={k: fillers[k] for k in names})))
+    return found
+
+
+@pytest.mark.parametrize(("name", "url"), _every_console_url())
+def test_it_sends_anonymous_visitors_to_log_in_on_every_console_route(client: Client, name: str, url: str) -> None:
+    for method in (client.get, client.post):
+        response = method(url)
+        assert response.status_code == 302, (name, method)
+        assert response["Location"].startswith(reverse("login") + "?next="), name
+
+
+@pytest.mark.parametrize(("name", "url"), _every_console_url())
+def test_it_refuses_every_console_post_without_a_csrf_token(role_user, name: str, url: str) -> None:
+    # A supervisor may use every route, so only the missing token can be the reason for the 403.
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(role_user("supervisor", "sam"))
+    response = client.post(url)
+    assert response.status_code == 403, name
+    assert b"CSRF" in response.content, name

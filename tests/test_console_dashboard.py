@@ -149,6 +149,17 @@ def test_the_date_range_is_selectable_and_validated(supervisor_client: Client) -
     assert "the start date is after the end date" in backwards.content.decode()
 
 
+@pytest.mark.parametrize("params", [{"end": "9999-12-31"}, {"end": "0001-01-05"}, {"start": "0001-01-01"}])
+def test_it_refuses_dates_at_the_ends_of_the_calendar_with_a_400(
+    supervisor_client: Client, params: dict[str, str]
+) -> None:
+    # Turning such a day into a range (or counting 13 days back from it) used to overflow: a 500.
+    response = supervisor_client.get(reverse("dashboard"), params)
+    assert response.status_code == 400
+    assert "showing the last 14 days" in response.content.decode()
+    assert response.context["board"].end == timezone.localdate()
+
+
 def _seed(n: int) -> None:
     operator = UserFactory.create()
     for i in range(n):

@@ -137,6 +137,21 @@ def test_invalid_filter_values_are_ignored_not_an_error(operator_client: Client)
     assert _ids(response) == [str(case.public_id)]
 
 
+@pytest.mark.parametrize(
+    "params", [{"created_to": "9999-12-31"}, {"created_from": "9999-12-31"}, {"created_from": "0001-01-01"}]
+)
+def test_it_ignores_dates_at_the_ends_of_the_calendar_in_the_queue_and_the_export(
+    operator_client: Client, params: dict[str, str]
+) -> None:
+    # The day after 9999-12-31 does not exist: building the range used to be an OverflowError (a 500, and a
+    # CSV export that broke off after its header).
+    case = _case()
+    response = operator_client.get(reverse("case_list"), params)
+    assert response.status_code == 200
+    assert _ids(response) == [str(case.public_id)]
+    assert [r["case_id"] for r in _csv(operator_client.get(reverse("case_export"), params))] == [str(case.public_id)]
+
+
 def test_keyset_pages_walk_every_case_once_across_the_bucket_boundary(operator_client: Client) -> None:
     cases = [_case(minutes_ago=100 - i) for i in range(5)]
     cases += [_case(CaseStatus.DECIDED, minutes_ago=200 - i) for i in range(4)]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from PIL import Image
 
 from liveness.engine.evaluation import EvaluationInputError, equal_error_rate, read_labels
 from tests.engine_support import BIDEN, OBAMA_FRONTAL, OBAMA_TURNED_TO_HIS_LEFT, require_passive_models
@@ -53,9 +54,31 @@ def test_the_command_refuses_a_missing_folder():
         call_command("evaluate_engine", "/nonexistent/folder")
 
 
+@pytest.mark.parametrize("max_side", ["0", "-640"])
+def test_it_refuses_a_detection_size_that_is_not_positive(tmp_path: Path, max_side: str):
+    (tmp_path / "labels.csv").write_text("file,label,person_id\n")
+    with pytest.raises(CommandError, match="--max-side must be a positive number of pixels"):
+        call_command("evaluate_engine", str(tmp_path), f"--max-side={max_side}")
+
+
 def test_the_command_explains_a_folder_without_labels(tmp_path: Path):
     with pytest.raises(CommandError, match=r"labels\.csv"):
         call_command("evaluate_engine", str(tmp_path))
+
+
+def test_it_reports_an_undecodable_image_and_carries_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not really a JPEG")
+    Image.new("RGB", (320, 240), (128, 128, 128)).save(tmp_path / "blank.png")
+    (tmp_path / "labels.csv").write_text("file,label,person_id\nbroken.jpg,genuine,a\nblank.png,genuine,b\n")
+    out = io.StringIO()
+    call_command("evaluate_engine", str(tmp_path), "--json", stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["images"] == 2
+    assert [u["file"] for u in report["unreadable"]] == ["broken.jpg"]
+    assert report["unreadable"][0]["error"].startswith("undecodable: ")
+    assert report["detection"]["missed"] == ["blank.png"]  # the readable image was still analysed
+    call_command("evaluate_engine", str(tmp_path))
+    assert "  unreadable: broken.jpg (undecodable: " in capsys.readouterr().out
 
 
 @pytest.fixture(scope="module")

@@ -305,6 +305,16 @@ def test_a_failed_challenge_is_reported_even_without_a_passive_model(without_pas
     assert "passive attack detection unavailable" in passing.reason
 
 
+def test_it_does_not_score_an_active_series_with_two_people_in_a_frame():
+    # Which of the two faces answered the challenge cannot be told: no score, whatever the other frames show.
+    series = frames([(OBAMA_TURNED_TO_HIS_LEFT, "left"), (TWO_PEOPLE, "front"), (OBAMA_FRONTAL, "front")])
+    result = check("active", series)
+    assert result.score is None
+    assert result.reason == "multiple_faces (frame 1: 2)"
+    assert outcome(result) == CheckOutcome.NOT_ASSESSED
+    assert result.details["images"][0]["parameter_check"]["matched"] is True
+
+
 # --- failures and configuration ---------------------------------------------------------------------
 
 

@@ -9,10 +9,11 @@ import pytest
 import requests
 
 from liveness.engine.models import reset_models
+from liveness.providers import get_provider
 from liveness.sandbox import judge
 from liveness.sandbox.conventions import ConventionError, Fault, parse_faults
 from liveness.sandbox.recorder import recording
-from tests.vendor_fixtures import FRONTAL_FACE, OBAMA_FRONT, face_bytes
+from tests.vendor_fixtures import FRONTAL_FACE, OBAMA_FRONT, check_request, evidence, face_bytes
 
 ACCURA = ("accura", "/v2/api/liveness")
 KAIROS = ("kairos", "/v0.2/liveness-verification")
@@ -170,3 +171,21 @@ def test_the_same_face_gets_the_same_score_from_the_cache_and_from_a_fresh_look(
         timeout=60,
     ).json()
     assert first == second
+
+
+def test_it_labels_a_vendor_check_the_sandbox_scored_on_quality_alone_as_heuristic(
+    sandbox, without_passive_models, fresh_judge
+):
+    request = check_request("selfie", [evidence("selfie", face_bytes(OBAMA_FRONT))])
+    result = get_provider("kairos").check(request)
+    assert result.score == 0.8  # QUALITY_ONLY_LIVE: no attack model looked at the face
+    assert result.details["sandbox_basis"] == "quality-only"
+    assert result.details["heuristic"] is True
+    assert "quality" in result.details["heuristic_label"]
+
+
+def test_it_records_the_sandbox_basis_without_a_heuristic_label_when_a_model_scored(sandbox, fresh_judge):
+    request = check_request("selfie", [evidence("selfie", face_bytes(OBAMA_FRONT))])
+    result = get_provider("accura_face").check(request)
+    assert result.details["sandbox_basis"] == "passive-model"
+    assert "heuristic" not in result.details

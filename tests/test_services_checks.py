@@ -226,3 +226,25 @@ def test_the_sweeper_requeues_lost_checks_and_fails_dead_last_attempts(
     assert (dead.status, dead.error_code) == (CheckStatus.FAILED, "worker_lost")
     fresh.refresh_from_db()
     assert fresh.status == CheckStatus.QUEUED
+
+
+def test_a_crashing_provider_fails_the_check_at_once_instead_of_holding_the_case(scripted):
+    scripted.script.append(ZeroDivisionError("bug in an adapter"))
+    case = new_case()
+    outcome = services.check_execute(check_id=only_check(case).pk)
+    check = only_check(case)
+    case.refresh_from_db()
+    assert outcome.state == "settled"
+    assert (check.status, check.error_code, check.attempts) == (CheckStatus.FAILED, "internal_error", 1)
+    assert "bug in an adapter" not in check.error_message  # only the type: messages may carry data
+    assert case.status == CaseStatus.NEEDS_REVIEW
+
+
+def test_the_soft_time_limit_is_left_to_the_task(scripted):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    scripted.script.append(SoftTimeLimitExceeded())
+    case = new_case()
+    with pytest.raises(SoftTimeLimitExceeded):
+        services.check_execute(check_id=only_check(case).pk)
+    assert only_check(case).status == CheckStatus.RUNNING  # re-claimed after its lease

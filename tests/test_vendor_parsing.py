@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from unittest import mock
 
 import pytest
 
-from liveness.providers import PermanentProviderError, RetryableProviderError, get_provider
+from liveness.providers import (
+    CheckRequest,
+    PermanentProviderError,
+    ProviderResult,
+    RetryableProviderError,
+    get_provider,
+)
 from liveness.providers.http import HttpProvider, HttpResponse
 from liveness.vendors.riset import success_threshold_for
 from tests.helpers import image_bytes
@@ -247,3 +254,49 @@ def test_riset_reads_an_error_in_the_envelope_of_an_http_200(status, kind):
 def test_the_success_threshold_comes_from_the_case_or_the_setting(threshold, frames, case_value, expected):
     request = check_request("active", [], threshold=threshold, success_threshold=case_value)
     assert success_threshold_for(request, frames) == expected
+
+
+def answered(key: str, vendor_response: HttpResponse, request: CheckRequest) -> ProviderResult:
+    """The whole adapter (build, send, classify, parse) with the vendor faked at the one HTTP seam."""
+    with mock.patch("liveness.providers.http.send", return_value=vendor_response):
+        return vendor(key).check(request)
+
+
+def test_it_removes_an_echoed_credential_from_the_stored_details_and_label_too(settings):
+    settings.ACCURA_API_KEY = "secret-key-123"
+    body = {"status": True, "message": "ok for secret-key-123", "data": {"score": 60, "quality": "secret-key-123"}}
+    result = answered("accura_face", response(body), SELFIE)
+    assert "secret-key-123" not in json.dumps(result.details)
+    assert "secret-key-123" not in result.vendor_label
+    assert result.details["message"] == "ok for [redacted]"
+
+
+def test_it_removes_an_echoed_credential_from_the_error_message_shown_and_logged(settings):
+    settings.RISET_ACCESS_TOKEN = "riset-token-xyz"
+    body = {"status": "400", "status_message": "token riset-token-xyz is not valid for this gallery"}
+    with pytest.raises(PermanentProviderError) as raised:
+        answered("riset", response(body), frames_request(["front"]))
+    assert "riset-token-xyz" not in raised.value.message
+    assert "riset-token-xyz" not in str(raised.value)
+    assert "riset-token-xyz" not in raised.value.raw_body
+
+
+@pytest.mark.parametrize(("status", "code"), [("401", "auth"), ("403", "auth"), ("422", "vendor_4xx")])
+def test_it_reads_a_refused_credential_in_a_riset_envelope_as_an_auth_failure(status, code):
+    body = {"status": status, "status_message": "refused"}
+    with pytest.raises(PermanentProviderError) as raised:
+        answered("riset", response(body), frames_request(["front"]))
+    assert raised.value.code == code
+
+
+def test_it_treats_a_riset_answer_without_its_status_envelope_as_unparseable():
+    body = {"results": {"image1": frame()}}
+    with pytest.raises(PermanentProviderError) as raised:
+        answered("riset", response(body), frames_request(["front"]))
+    assert raised.value.code == "unparseable"
+
+
+def test_it_labels_a_riset_result_with_the_frame_count_when_the_vendor_liveness_is_not_documented():
+    body = riset_body([frame()], liveness={"nested": "x" * 200})  # type: ignore[arg-type]
+    result = answered("riset", response(body), frames_request(["front"]))
+    assert result.vendor_label == "passed: 1/1 frames (needs 1)"

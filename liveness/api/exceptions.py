@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -108,6 +109,20 @@ def _describe(exc: exceptions.APIException) -> tuple[str, str, dict[str, list[st
     return str(code), str(detail), {}
 
 
+def _suspicious_problem(exc: SuspiciousOperation) -> ProblemError:
+    # The exception's own text can quote the request (a header, a file name): it goes nowhere.
+    logger.warning("suspicious request refused: %s", type(exc).__name__)
+    if isinstance(exc, TooManyFieldsSent):
+        code = "too_many_fields"
+        detail = f"more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} query or form parameters in one request"
+    elif isinstance(exc, TooManyFilesSent):
+        code = "too_many_files"
+        detail = f"more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files in one request"
+    else:
+        code, detail = "bad_request", "the request was refused as malformed"
+    return ProblemError(status_code=status.HTTP_400_BAD_REQUEST, code=code, detail=detail)
+
+
 def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every exception of an API view becomes a problem response."""
     request = context.get("request")
@@ -118,6 +133,9 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
+    elif isinstance(exc, SuspiciousOperation):
+        # Django answers these 400 outside DRF; inside a view they would otherwise become a 500.
+        exc = _suspicious_problem(exc)
     if not isinstance(exc, exceptions.APIException):
         logger.exception("unhandled error in %s %s", getattr(request, "method", "?"), instance)
         set_rollback()

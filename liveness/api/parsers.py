@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import IO, Any, cast
 
 from django.conf import settings
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser, MultiPartParser
 
 from .exceptions import PayloadTooLarge
@@ -56,7 +57,11 @@ class LimitedJSONParser(JSONParser):
         declared = _declared_length(parser_context)
         if declared is not None and declared > limit:
             raise PayloadTooLarge(f"the request body ({declared} bytes) is over the limit of {limit} bytes")
-        return super().parse(cast(IO[Any], _BoundedStream(stream, limit)), media_type, parser_context)
+        try:
+            return super().parse(cast(IO[Any], _BoundedStream(stream, limit)), media_type, parser_context)
+        except RecursionError:
+            # json nests by recursion: a body of a few thousand "[" would otherwise be a 500.
+            raise ParseError("JSON parse error - the document is nested too deeply") from None
 
 
 class LimitedMultiPartParser(MultiPartParser):

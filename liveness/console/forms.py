@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from ..models import CaseKind, CaseStatus, EvidenceRole, Partner, Verdict, WebhookDeliveryStatus
@@ -22,6 +23,13 @@ def _blank(choices: Any, label: str = "any") -> list[tuple[str, str]]:
     return [("", label), *[(str(v), str(lbl)) for v, lbl in choices]]
 
 
+#: The dates a filter may name. A day is turned into an aware [00:00, next day 00:00) range and the
+#: dashboard counts back 13 days from its end: near the calendar's ends that arithmetic overflows (a 500).
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(9999, 12, 30)
+_DATE_BOUNDS = [MinValueValidator(EARLIEST_DATE), MaxValueValidator(LATEST_DATE)]
+
+
 class QueueFilterForm(forms.Form):
     """GET filters of the review queue. Invalid values are dropped, never an error page."""
 
@@ -32,8 +40,12 @@ class QueueFilterForm(forms.Form):
     partner = forms.ChoiceField(required=False)
     auto_verdict = forms.ChoiceField(required=False, choices=_blank(Verdict.choices), label="Automatic verdict")
     final_verdict = forms.ChoiceField(required=False, choices=_blank(Verdict.choices), label="Final verdict")
-    created_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    created_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    created_from = forms.DateField(
+        required=False, label="From", validators=_DATE_BOUNDS, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(
+        required=False, label="To", validators=_DATE_BOUNDS, widget=forms.DateInput(attrs={"type": "date"})
+    )
     claim = forms.ChoiceField(
         required=False, choices=[("", "anyone's"), ("mine", "claimed by me"), ("unclaimed", "unclaimed")]
     )
@@ -140,8 +152,8 @@ class DateRangeForm(forms.Form):
 
     MAX_DAYS = 366
 
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(required=False, validators=_DATE_BOUNDS, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, validators=_DATE_BOUNDS, widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -2,10 +2,12 @@
 
 Pure functions over model instances already loaded (no queries). Providers put their normalised detail in
 ``Check.details``; the local engine's shape is ``details["images"][i]`` with ``role``, ``index``,
-``image`` {width, height} and ``faces[j]["box"]`` {left, top, right, bottom} in image pixels. Vendors
-use a similar shape but may give boxes as x/y/width/height or as 0..1 fractions, or one top-level
-``faces`` list for their single image. Everything here reads whatever of that is present and skips what
-is not; it never invents a value.
+``image`` {width, height} and ``faces[j]["box"]`` {left, top, right, bottom} in image pixels. The vendor
+adapters store their own shapes: Riset one ``details["frames"][i]`` per frame sent (``match``, ``pose``,
+``eyes`` {left, right}, ``mouth``, ``spoof``), Kairos a top-level ``faces_predicted`` list of boxes with
+``img`` {width, height} for its single image, Accura only ``face_found`` and a ``quality`` word. Boxes may
+also come as x/y/width/height or as 0..1 fractions. Everything here reads whatever of that is present and
+skips what is not; it never invents a value.
 """
 
 from __future__ import annotations
@@ -156,16 +158,30 @@ def face_box(
     )
 
 
+#: Top-level keys that make a single-image vendor's details one image entry (Kairos, Accura).
+_SINGLE_IMAGE_KEYS = ("faces", "faces_predicted", "box", "face_found")
+
+
 def image_entries(details: Any) -> list[dict[str, Any]]:
-    """The per-image detail dicts of a check (a single-image vendor's top level counts as one)."""
+    """The per-image detail dicts of a check, in the order the images were sent: the local engine's
+    ``images``, Riset's ``frames``, or a single-image vendor's top level as one entry."""
     if not isinstance(details, Mapping):
         return []
-    images = details.get("images")
-    if isinstance(images, list):
-        return [entry for entry in images if isinstance(entry, dict)]
-    if "faces" in details or "box" in details:
+    for key in ("images", "frames"):
+        listed = details.get(key)
+        if isinstance(listed, list):
+            return [entry for entry in listed if isinstance(entry, dict)]
+    if any(key in details for key in _SINGLE_IMAGE_KEYS):
         return [dict(details)]
     return []
+
+
+def _faces(entry: Mapping[str, Any]) -> list[Any] | None:
+    """The face list of an image entry (``faces_predicted`` is Kairos's name for it), None if absent."""
+    for key in ("faces", "faces_predicted"):
+        if isinstance(entry.get(key), list):
+            return list(entry[key])
+    return None
 
 
 def request_order(evidence: Sequence[Evidence], kind: str) -> list[Evidence]:
@@ -202,13 +218,20 @@ def _pose(value: Any) -> str:
     if not isinstance(value, Mapping):
         return _fmt(value)
     parts = [f"{axis} {v:+.1f}°" for axis in ("yaw", "pitch", "roll") if (v := _number(value.get(axis))) is not None]
-    return ", ".join(parts) or _fmt(value)
+    if parts:
+        return ", ".join(parts)
+    # Angles the provider left empty (Riset's nulls) are not a pose worth a line.
+    return _fmt({k: v for k, v in value.items() if v is not None})
 
 
 def _state(value: Any) -> str:
-    """Eye / mouth state: "open (ratio 0.31, bound 0.2)" from whatever keys the provider gave."""
+    """Eye / mouth state: "open (ratio 0.31, bound 0.2)" from whatever keys the provider gave; per-eye
+    states ({"left": {...}, "right": {...}}, as Riset reports them) as "left open (…), right closed (…)"."""
     if not isinstance(value, Mapping):
         return _fmt(value)
+    sides = [side for side in ("left", "right") if isinstance(value.get(side), Mapping)]
+    if sides:
+        return ", ".join(f"{side} {_state(value[side])}" for side in sides)
     state = value.get("state") or value.get("label")
     if state is None and isinstance(value.get("open"), bool):
         state = "open" if value["open"] else "closed"
@@ -217,7 +240,8 @@ def _state(value: Any) -> str:
     return f"{state} ({extra})" if state and extra else str(state or extra)
 
 
-_MATCH_KEYS = ("parameter_match", "parameter_check", "parameter", "answer", "matched")
+#: Where a provider says whether a frame answered its parameter (``match`` is Riset's per-frame field).
+_MATCH_KEYS = ("parameter_match", "parameter_check", "parameter", "answer", "matched", "match")
 
 
 def _parameter_match(entry: Mapping[str, Any]) -> tuple[bool | None, str]:
@@ -242,15 +266,18 @@ def observation(provider: str, entry: Mapping[str, Any]) -> Observation:
     def pick(key: str) -> Any:
         return entry.get(key, main.get(key))
 
+    faces = _faces(entry)
     if (outcome := entry.get("face_outcome")) is not None:
         obs.facts.append(("faces", f"{str(outcome).replace('_', ' ')} ({entry.get('face_count', '?')})"))
-    elif isinstance(entry.get("faces"), list):
-        obs.facts.append(("faces", str(len(entry["faces"]))))
-    if (pose := pick("pose")) is not None:
-        obs.facts.append(("pose", _pose(pose)))
+    elif faces is not None:
+        obs.facts.append(("faces", str(len(faces))))
+    elif isinstance(entry.get("face_found"), bool):
+        obs.facts.append(("faces", "found" if entry["face_found"] else "none found"))
+    if (pose := pick("pose")) is not None and (text := _pose(pose)):
+        obs.facts.append(("pose", text))
     for key in ("eyes", "mouth"):
-        if (value := pick(key)) is not None:
-            obs.facts.append((key, _state(value)))
+        if (value := pick(key)) is not None and (text := _state(value)):
+            obs.facts.append((key, text))
     quality = entry.get("quality")
     if isinstance(quality, Mapping):
         usable = quality.get("usable")
@@ -259,6 +286,12 @@ def observation(provider: str, entry: Mapping[str, Any]) -> Observation:
         if reasons:
             text += ": " + ", ".join(str(r).replace("_", " ") for r in reasons)
         obs.facts.append(("quality", text))
+    elif isinstance(quality, str) and quality:
+        obs.facts.append(("quality", quality))  # the vendor's own word (Accura: "good", "poor")
+    if isinstance(spoof := entry.get("spoof"), str) and spoof:
+        # The vendor's per-frame label and its confidence in that label (Riset's spoof / spoof_score).
+        confidence = _number(entry.get("spoof_score"))
+        obs.facts.append(("label", spoof + (f" ({confidence:.3f})" if confidence is not None else "")))
     passive = entry.get("passive")
     if isinstance(passive, Mapping):
         if passive.get("available") and _number(passive.get("real_probability")) is not None:
@@ -288,18 +321,20 @@ def evidence_views(*, evidence: Sequence[Evidence], checks: Sequence[Check], kin
             if target is None:
                 continue
             view = views[target.pk]
-            size = entry.get("image") if isinstance(entry.get("image"), Mapping) else {}
-            assert isinstance(size, Mapping)
+            # The size the provider measured its boxes in ("img" is Kairos's name; it may have got a resized copy).
+            size: Mapping[str, Any] = next(
+                (entry[k] for k in ("image", "img") if isinstance(entry.get(k), Mapping)), {}
+            )
             width = _number(size.get("width")) or float(target.width)
             height = _number(size.get("height")) or float(target.height)
             main = entry.get("main_face") if isinstance(entry.get("main_face"), Mapping) else None
-            faces: list[Any] = entry["faces"] if isinstance(entry.get("faces"), list) else []
+            faces = _faces(entry) or []
             if not faces and "box" in entry:
                 faces = [{"box": entry["box"]}]
             for face in faces:
                 if not isinstance(face, Mapping):
                     continue
-                score = _number(face.get("detection_score"))
+                score = _number(face.get("detection_score", face.get("confidence")))
                 label = check.provider + (f" {score:.2f}" if score is not None else "")
                 box = face_box(
                     face.get("box"),

@@ -16,7 +16,7 @@ from PIL import Image, ImageOps
 
 from .face_state import EyeState, MouthState, measure_eyes, measure_mouth
 from .match import face_descriptor
-from .models import PassiveModel, load_models
+from .models import PassiveModel, load_models, run_detector
 from .parameters import ParameterAnswer, answer_parameters
 from .pose import HeadPose, estimate_head_pose
 
@@ -159,7 +159,6 @@ def load_rgb(content: bytes) -> np.ndarray:
 
 def detect_faces(rgb: np.ndarray, *, max_side: int) -> list[Face]:
     """HOG detection on a copy downscaled to ``max_side``; boxes mapped back to the original."""
-    models = load_models()
     height, width = rgb.shape[:2]
     scale = min(1.0, max_side / max(height, width))
     small = rgb
@@ -169,9 +168,9 @@ def detect_faces(rgb: np.ndarray, *, max_side: int) -> list[Face]:
         resized = Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR)
         small = np.asarray(resized)
     # Upsampling once finds faces down to ~40 px at 4x the cost: only when the first pass finds none.
-    rects, scores, _ = models.detector.run(small, 0, 0.0)
+    rects, scores, _ = run_detector(small, 0)
     if len(rects) == 0:
-        rects, scores, _ = models.detector.run(small, 1, 0.0)
+        rects, scores, _ = run_detector(small, 1)
     faces = []
     for rect, score in zip(rects, scores, strict=True):
         box = (

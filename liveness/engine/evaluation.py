@@ -25,12 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from .analysis import analyze_image
 from .match import DECISION_DISTANCE, descriptor_distance
 from .models import load_models
 
 GENUINE_LABEL = "genuine"
+#: What Pillow raises for a file that is not a (complete, sane) image.
+UNDECODABLE = (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError)
 
 
 class EvaluationInputError(ValueError):
@@ -139,16 +142,21 @@ def evaluate_folder(
             result = ImageResult(item, face_count=0, latency_ms=0.0, passive=None, error=f"unreadable: {exc}")
         else:
             started = time.perf_counter()
-            analysis = analyze_image(content, max_side=max_side, with_descriptor=True)
-            latency = (time.perf_counter() - started) * 1000
-            passive = analysis.passive or {}
-            result = ImageResult(
-                item,
-                face_count=len(analysis.faces),
-                latency_ms=latency,
-                passive=float(passive["real_probability"]) if passive.get("available") else None,
-                descriptor=analysis.descriptor,
-            )
+            try:
+                analysis = analyze_image(content, max_side=max_side, with_descriptor=True)
+            except UNDECODABLE as exc:
+                # One bad file in a labelled folder is reported with the others, not a traceback.
+                result = ImageResult(item, face_count=0, latency_ms=0.0, passive=None, error=f"undecodable: {exc}")
+            else:
+                latency = (time.perf_counter() - started) * 1000
+                passive = analysis.passive or {}
+                result = ImageResult(
+                    item,
+                    face_count=len(analysis.faces),
+                    latency_ms=latency,
+                    passive=float(passive["real_probability"]) if passive.get("available") else None,
+                    descriptor=analysis.descriptor,
+                )
         results.append(result)
         if progress is not None:
             progress(result)
@@ -226,6 +234,8 @@ def build_report(results: list[ImageResult], *, passive_models: list[str], max_s
 def format_report(report: dict[str, Any]) -> str:
     """The human-readable form of :func:`build_report`'s output."""
     lines = [f"images: {report['images']} ({len(report['unreadable'])} unreadable)"]
+    for unreadable in report["unreadable"]:
+        lines.append(f"  unreadable: {unreadable['file']} ({unreadable['error']})")
     det = report["detection"]
     rate = report["detection_rate"]
     lines.append(

@@ -47,6 +47,13 @@ class LoadedModels:
 
 _lock = threading.Lock()
 _loaded: LoadedModels | None = None
+# dlib's HOG detector keeps its image pyramid inside the detector object and releases the GIL while it
+# scans, so two threads running the one detector at once corrupt the heap and abort the whole process
+# (the threaded sandbox server, a threaded worker pool, the health probe beside a check). A detector per
+# thread is no way out: building one takes ~0.75 s and the development server starts a thread per request.
+# The shape predictor is documented thread-safe and so is an onnxruntime session; the descriptor network
+# has its own lock in match.py.
+_detector_lock = threading.Lock()
 
 
 def dlib_model_dir() -> Path:
@@ -120,6 +127,14 @@ def load_models() -> LoadedModels:
     return _loaded
 
 
+def run_detector(image: Any, upsample: int) -> tuple[Any, Any, Any]:
+    """dlib's HOG detector on ``image`` (HxWx3 uint8), one thread at a time: (rects, scores, sub-detector ids)."""
+    detector = load_models().detector
+    with _detector_lock:
+        result: tuple[Any, Any, Any] = detector.run(image, upsample, 0.0)
+    return result
+
+
 def reset_models() -> None:
     """Forget loaded models (tests that change the configured paths)."""
     global _loaded
@@ -168,7 +183,7 @@ def health() -> dict[str, Any]:
 
     models = load_models()
     blank = np.zeros((64, 64, 3), dtype=np.uint8)
-    models.detector.run(blank, 0, 0.0)  # the HOG detector is compiled into dlib: this checks the binding only
+    run_detector(blank, 0)  # the HOG detector is compiled into dlib: this checks the binding only
     for model in models.passive:
         try:
             output = model.session.run(None, {model.input_name: np.zeros((1, 3, 80, 80), dtype=np.float32)})[0]

@@ -159,14 +159,37 @@ class HttpProvider(Provider):
     def redacted_json(self, payload: Any) -> Any:
         return redact(payload, self.secrets())
 
+    def annotate(self, result: ProviderResult, response: HttpResponse) -> None:
+        """Hook: add what the response says beyond its body (a header) to a parsed result."""
+
     def check(self, request: CheckRequest) -> ProviderResult:
         outbound = self.build(request)
         response = send(outbound, timeout=request.timeout)
+        try:
+            result = self._parsed(response, request)
+        except ProviderError as exc:
+            # Vendors put their own text in error messages (and may echo a credential there); the message is
+            # stored on the check, shown to operators and logged, so it is scrubbed like the raw body.
+            exc.message = redact(exc.message, self.secrets())
+            exc.args = (exc.message,)
+            raise
+        # Parsed details and labels carry vendor text too (Accura's message, Riset's status_message).
+        result.details = self.redacted_json(result.details)
+        result.vendor_label = redact(result.vendor_label, self.secrets())
+        result.latency_ms = response.latency_ms
+        if outbound.notes:
+            result.details.setdefault("request", outbound.notes)
+        if not result.vendor_request_id and self.request_id_header:
+            result.vendor_request_id = response.headers.get(self.request_id_header, "")
+        self.annotate(result, response)
+        return result
+
+    def _parsed(self, response: HttpResponse, request: CheckRequest) -> ProviderResult:
         error = self.classify(response)
         if error is not None:
             raise error
         try:
-            result = self.parse(response, request)
+            return self.parse(response, request)
         except ProviderError as exc:
             exc.latency_ms = exc.latency_ms or response.latency_ms
             exc.raw_body = exc.raw_body or self.redacted_text(response)
@@ -179,9 +202,3 @@ class HttpProvider(Provider):
                 status_code=response.status_code,
                 latency_ms=response.latency_ms,
             ) from exc
-        result.latency_ms = response.latency_ms
-        if outbound.notes:
-            result.details.setdefault("request", outbound.notes)
-        if not result.vendor_request_id and self.request_id_header:
-            result.vendor_request_id = response.headers.get(self.request_id_header, "")
-        return result

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -128,6 +129,17 @@ def check_execute(*, check_id: int) -> ExecuteOutcome:
         return _check_handle_error(check, token, exc)
     except EvidenceUnavailable as exc:
         settled = check_fail(check_id=check.pk, token=token, code="evidence_unavailable", message=str(exc))
+        return ExecuteOutcome("settled" if settled else "dropped")
+    except SoftTimeLimitExceeded:
+        raise  # the task's time limit: the lease expires and the check is claimed again
+    except Exception as exc:
+        # A bug in a provider or the engine, not a vendor answer: retrying gives the same crash, and leaving
+        # the check "running" would hold the case until the lease ran out. Fail it now, visibly, and keep
+        # the traceback in the log (it holds no image bytes: providers get them as arguments, not state).
+        logger.exception("check %s (%s) crashed in the provider", check.pk, check.provider)
+        settled = check_fail(
+            check_id=check.pk, token=token, code="internal_error", message=f"internal error: {type(exc).__name__}"
+        )
         return ExecuteOutcome("settled" if settled else "dropped")
     settled = check_succeed(check_id=check.pk, token=token, result=result)
     return ExecuteOutcome("settled" if settled else "dropped")

@@ -13,8 +13,14 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 
-from ..providers.base import PermanentProviderError, ProviderInputError
+from ..providers.base import PermanentProviderError, ProviderInputError, ProviderResult
 from ..providers.http import HttpProvider, HttpResponse
+
+#: Sent by the portal's own simulators only (liveness.sandbox): what the answer was based on.
+SANDBOX_BASIS_HEADER = "X-Sandbox-Basis"
+SANDBOX_QUALITY_ONLY_LABEL = (
+    "sandbox simulator without a passive attack model: scored on image quality alone, not a liveness measurement"
+)
 
 
 class VendorProvider(HttpProvider):
@@ -45,6 +51,17 @@ class VendorProvider(HttpProvider):
 
     def secrets(self) -> list[str]:
         return [value for value in (self.credential(name) for name in self.credential_settings) if value]
+
+    def annotate(self, result: ProviderResult, response: HttpResponse) -> None:
+        # In the demo the "vendor" is our simulator; when it could not look for attacks its score is a
+        # constant by image quality, and the console must label that like any other heuristic score.
+        basis = response.headers.get(SANDBOX_BASIS_HEADER, "")
+        if not basis:
+            return
+        result.details["sandbox_basis"] = basis
+        if basis == "quality-only":
+            result.details["heuristic"] = True
+            result.details["heuristic_label"] = SANDBOX_QUALITY_ONLY_LABEL
 
     def json_object(self, response: HttpResponse) -> dict[str, Any]:
         """The response body as a JSON object, or a permanent error that keeps the body for the operator."""

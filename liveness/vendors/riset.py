@@ -178,7 +178,9 @@ class RisetProvider(VendorProvider):
 
     def parse(self, response: HttpResponse, request: CheckRequest) -> ProviderResult:
         payload = self.json_object(response)
-        status = str(payload.get("status", ""))
+        if payload.get("status") is None:
+            raise self.unparseable(response, "the 'status' envelope is missing")
+        status = str(payload["status"])
         if not status.startswith("2"):
             # The envelope's own status: an error answered with HTTP 200 is still an error.
             message = f"Riset answered status {status or '(none)'}: {payload.get('status_message', '')}"
@@ -191,7 +193,8 @@ class RisetProvider(VendorProvider):
                 raise RetryableProviderError(
                     message, code="vendor_5xx" if status.startswith("5") else "rate_limited", **common
                 )
-            raise PermanentProviderError(message, code="vendor_4xx", **common)
+            # As over HTTP: a refused token is the provider's problem (it counts for the circuit breaker).
+            raise PermanentProviderError(message, code="auth" if status in ("401", "403") else "vendor_4xx", **common)
         frames = self.frames(request)
         results = mapping(payload.get("results"))
         if results is None:
@@ -241,7 +244,8 @@ class RisetProvider(VendorProvider):
         return ProviderResult(
             score=passed / total,
             threshold=needed / total,
-            vendor_label=f"{liveness or ours}: {passed}/{total} frames (needs {needed})",
+            vendor_label=f"{liveness if liveness in ('passed', 'failed') else ours}: {passed}/{total} frames "
+            f"(needs {needed})",
             details=details,
             raw_response=raw,
             vendor_request_id=str(request.check_id),

@@ -24,6 +24,7 @@ from .. import selectors
 from ..exceptions import ProblemError
 from ..filters import ReviewQueueFilter
 from ..pagination import OldestFirstCursorPagination
+from ..parsers import LimitedJSONParser, LimitedMultiPartParser
 from ..permissions import IsOperator, IsSupervisor
 from ..serializers import (
     ApprovalInputSerializer,
@@ -97,6 +98,7 @@ class OperatorCaseDetailApi(APIView):
 
 class DecisionCreateApi(APIView):
     permission_classes = (IsAuthenticated, IsOperator)
+    parser_classes = (LimitedJSONParser, LimitedMultiPartParser)
 
     @extend_schema(
         operation_id="operator_decision_create",
@@ -128,6 +130,7 @@ class DecisionCreateApi(APIView):
 
 class _DecisionReviewApi(APIView):
     permission_classes = (IsAuthenticated, IsSupervisor)
+    parser_classes = (LimitedJSONParser, LimitedMultiPartParser)
 
     def review(self, request: Request, decision_id: int, *, approve: bool) -> Response:
         try:

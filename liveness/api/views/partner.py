@@ -60,6 +60,8 @@ _FINGERPRINT_FIELDS = (
     "providers",
     "callback_url",
 )
+# Multipart fields that may repeat (one value per part); any other field sent twice is ambiguous.
+_REPEATABLE_FIELDS = frozenset({"frames", "face_parameters", "providers"})
 
 
 def _partner(request: Request) -> Partner:
@@ -92,6 +94,18 @@ def _incoming_images(data: dict[str, Any]) -> tuple[list[IncomingImage], list[st
         )
         fields.append(f"frames[{index}]")
     return images, fields
+
+
+def _check_single_values(data: Any) -> None:
+    """Refuse a multipart field sent more than once where one value is expected (DRF would keep the last)."""
+    getlist = getattr(data, "getlist", None)
+    if getlist is None:  # JSON: an object holds each name once
+        return
+    for name in data:
+        if name not in _REPEATABLE_FIELDS and len(getlist(name)) > 1:
+            raise field_problem(
+                field=name, message="sent more than once; send this field once", code="repeated_field"
+            )
 
 
 def _idempotency_key(request: Request) -> str:
@@ -203,6 +217,7 @@ class CaseCollectionApi(ListAPIView[Case]):
         partner = _partner(request)
         multipart = (request.content_type or "").startswith("multipart/")
         serializer_class = CaseSubmitMultipartSerializer if multipart else CaseSubmitJsonSerializer
+        _check_single_values(request.data)
         serializer: BaseSerializer[Any] = serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = dict(serializer.validated_data)

@@ -33,6 +33,8 @@ class Command(BaseCommand):
         folder = Path(options["folder"])
         if not folder.is_dir():
             raise CommandError(f"no such folder: {folder}")
+        if options["max_side"] is not None and options["max_side"] < 1:
+            raise CommandError(f"--max-side must be a positive number of pixels, not {options['max_side']}")
         max_side = options["max_side"] or settings.LOCAL_ENGINE_DETECT_MAX_SIDE
         as_json = options["json"]
 
