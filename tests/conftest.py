@@ -60,3 +60,13 @@ def role_user(db):
     from tests.console_support import user_in_role
 
     return user_in_role
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters live in the cache; ids repeat across tests, so each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

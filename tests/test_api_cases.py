@@ -338,7 +338,10 @@ def test_a_decided_case_reports_the_operator_verdict(client, scripted, operator)
 def test_it_refuses_a_single_valued_multipart_field_sent_twice(client, scripted, field):
     data, fmt = submission("selfie", "multipart")
     twice = {
-        "selfie": [SimpleUploadedFile("a.jpg", jpeg(1), "image/jpeg"), SimpleUploadedFile("b.jpg", jpeg(2), "image/jpeg")],
+        "selfie": [
+            SimpleUploadedFile("a.jpg", jpeg(1), "image/jpeg"),
+            SimpleUploadedFile("b.jpg", jpeg(2), "image/jpeg"),
+        ],
         "kind": ["selfie", "active"],
         "external_ref": ["mine", "yours"],
     }[field]

@@ -45,6 +45,7 @@ def test_the_schema_is_valid_openapi_3_and_public(served_schema):
     assert set(served_schema["paths"]) == {
         "/api/v1/cases/",
         "/api/v1/cases/{public_id}/",
+        "/api/v1/cases/{public_id}/resubmit/",
         "/api/v1/health",
         "/api/v1/operator/review-queue/",
         "/api/v1/operator/cases/{public_id}/",
@@ -138,7 +139,7 @@ def test_schemathesis_finds_no_server_error_and_no_response_outside_the_schema(f
     app = get_wsgi_application()
     schema = schemathesis.openapi.from_wsgi(SCHEMA_URL, app)
     operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
-    assert len(operations) == 9
+    assert len(operations) == 10
     hypothesis_config = hypothesis_settings(
         max_examples=25,
         deadline=None,

@@ -74,3 +74,34 @@ def test_api_submissions_log_no_api_key_and_no_image(scripted, no_broker, settin
     assert "whsec-never-logged" not in caplog.text
     for piece in image_fingerprints(data):
         assert piece not in caplog.text
+
+
+def test_outbound_calls_log_only_scheme_and_host(caplog):
+    """A webhook URL may carry a token in its path or query: neither reaches the log."""
+    import http.server
+    import threading
+
+    from liveness.providers.http import OutboundRequest, send
+
+    class Ok(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        caplog.set_level(logging.DEBUG)
+        url = f"http://127.0.0.1:{server.server_port}/hooks/tok-path-secret?sig=tok-query-secret"
+        response = send(OutboundRequest("POST", url, data=b"{}"), timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert response.status_code == 204
+    assert f"127.0.0.1:{server.server_port}" in caplog.text
+    assert "tok-path-secret" not in caplog.text
+    assert "tok-query-secret" not in caplog.text

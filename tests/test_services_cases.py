@@ -241,3 +241,19 @@ def test_the_unique_constraint_backs_idempotency(scripted, enqueued):
     Case.objects.create(kind="selfie", partner=partner, idempotency_key="dup")
     with pytest.raises(IntegrityError):
         Case.objects.create(kind="selfie", partner=partner, idempotency_key="dup")
+
+
+@pytest.mark.parametrize(
+    ("kind", "images", "extra", "field"),
+    [
+        ("selfie", "selfie", {"face_parameters": ["left"]}, "face_parameters"),
+        ("selfie", "selfie", {"success_threshold": 1}, "success_threshold"),
+        ("selfie", "selfie", {"country_code": "UTO"}, "country_code"),
+        ("active", "frame", {"face_parameters": ["left"], "card_code": "P"}, "card_code"),
+    ],
+)
+def test_fields_of_another_kind_are_refused_not_ignored(scripted, enqueued, kind, images, extra, field):
+    with pytest.raises(CaseInputError) as info:
+        services.case_create(kind=kind, images=[IncomingImage(images, image_bytes())], **extra)
+    assert (info.value.field, info.value.code) == (field, "not_allowed")
+    assert Case.objects.count() == 0

@@ -98,7 +98,7 @@ class CaseSubmitFieldsSerializer(serializers.Serializer):
     )
 
 
-class CaseSubmitJsonSerializer(CaseSubmitFieldsSerializer):
+class JsonImagesSerializer(serializers.Serializer):
     selfie = Base64ImageField(required=False, help_text="Selfie cases; optional on ID cases (JPEG or PNG).")
     id_front = Base64ImageField(required=False, help_text="ID cases: the document's front (JPEG or PNG).")
     frames = serializers.ListField(
@@ -106,12 +106,39 @@ class CaseSubmitJsonSerializer(CaseSubmitFieldsSerializer):
     )
 
 
-class CaseSubmitMultipartSerializer(CaseSubmitFieldsSerializer):
+class MultipartImagesSerializer(serializers.Serializer):
     selfie = serializers.FileField(required=False, help_text="Selfie cases; optional on ID cases.")
     id_front = serializers.FileField(required=False, help_text="ID cases: the document's front.")
     frames = serializers.ListField(
         child=serializers.FileField(), required=False, default=list, max_length=64, help_text="Active cases."
     )
+
+
+class CaseSubmitJsonSerializer(CaseSubmitFieldsSerializer, JsonImagesSerializer):
+    pass
+
+
+class CaseSubmitMultipartSerializer(CaseSubmitFieldsSerializer, MultipartImagesSerializer):
+    pass
+
+
+class CaseResubmitFieldsSerializer(serializers.Serializer):
+    face_parameters = serializers.ListField(
+        child=serializers.ChoiceField(choices=FACE_PARAMETERS),
+        required=False,
+        default=list,
+        max_length=64,
+        help_text="Active cases, optional: if given, the case's own parameters again (a resubmission answers "
+        "the same challenge).",
+    )
+
+
+class CaseResubmitJsonSerializer(CaseResubmitFieldsSerializer, JsonImagesSerializer):
+    pass
+
+
+class CaseResubmitMultipartSerializer(CaseResubmitFieldsSerializer, MultipartImagesSerializer):
+    pass
 
 
 class DecisionInputSerializer(serializers.Serializer):
@@ -150,6 +177,8 @@ class CheckSerializer(serializers.ModelSerializer):
             "reason",
             "error_code",
             "attempts",
+            "fallback_from",
+            "fallback_reason",
             "started_at",
             "finished_at",
         )

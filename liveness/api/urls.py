@@ -17,6 +17,7 @@ urlpatterns = [
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     path("cases/", partner.CaseCollectionApi.as_view(), name="cases"),
     path("cases/<uuid:public_id>/", partner.CaseDetailApi.as_view(), name="case-detail"),
+    path("cases/<uuid:public_id>/resubmit/", partner.CaseResubmitApi.as_view(), name="case-resubmit"),
     path("operator/review-queue/", operator.ReviewQueueApi.as_view(), name="review-queue"),
     path("operator/cases/<uuid:public_id>/", operator.OperatorCaseDetailApi.as_view(), name="operator-case"),
     path(

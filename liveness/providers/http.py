@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import requests
 
@@ -106,8 +107,9 @@ def send(request: OutboundRequest, *, timeout: float) -> HttpResponse:
 
 
 def _url_for_log(url: str) -> str:
-    # Never log query strings (a vendor could take a key there).
-    return url.split("?", 1)[0]
+    # Scheme and host only: a query string or a path may carry a token (some webhook URLs do).
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
 
 
 class HttpProvider(Provider):

@@ -79,6 +79,16 @@ def _validate_shape(
     if kind not in CaseKind.values:
         raise CaseInputError("kind", f"must be one of {', '.join(CaseKind.values)}")
     roles = [i.role for i in images]
+    # Fields of another kind are refused rather than silently dropped: the sender meant something by them.
+    if kind != CaseKind.ACTIVE:
+        if face_parameters:
+            raise CaseInputError("face_parameters", "only active cases take face_parameters", code="not_allowed")
+        if success_threshold is not None:
+            raise CaseInputError("success_threshold", "only active cases take a success_threshold", code="not_allowed")
+    if kind != CaseKind.ID_DOCUMENT:
+        for name, value in (("country_code", country_code), ("card_code", card_code)):
+            if value.strip():
+                raise CaseInputError(name, "only ID-document cases take this field", code="not_allowed")
     if kind == CaseKind.SELFIE:
         if roles != [EvidenceRole.SELFIE]:
             raise CaseInputError("images", "a selfie case takes exactly one selfie image", code="wrong_images")

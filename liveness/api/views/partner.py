@@ -24,6 +24,7 @@ from ...services import (
     IdempotencyConflict,
     IncomingImage,
     case_create,
+    case_resubmit,
     request_fingerprint,
 )
 from ...services.webhooks import webhook_url_problem
@@ -37,6 +38,8 @@ from ..permissions import IsPartner
 from ..serializers import (
     CaseAcceptedSerializer,
     CaseDetailSerializer,
+    CaseResubmitJsonSerializer,
+    CaseResubmitMultipartSerializer,
     CaseSubmitJsonSerializer,
     CaseSubmitMultipartSerializer,
     CaseSummarySerializer,
@@ -103,9 +106,7 @@ def _check_single_values(data: Any) -> None:
         return
     for name in data:
         if name not in _REPEATABLE_FIELDS and len(getlist(name)) > 1:
-            raise field_problem(
-                field=name, message="sent more than once; send this field once", code="repeated_field"
-            )
+            raise field_problem(field=name, message="sent more than once; send this field once", code="repeated_field")
 
 
 def _idempotency_key(request: Request) -> str:
@@ -259,23 +260,26 @@ class CaseCollectionApi(ListAPIView[Case]):
             raise ProblemError(
                 status_code=422, code="idempotency_conflict", detail=message, errors={IDEMPOTENCY_HEADER: [message]}
             ) from exc
-        case = created.case
-        status_url = _status_url(request, case)
-        body = CaseAcceptedSerializer(
-            {
-                "public_id": case.public_id,
-                "status": case.status,
-                "kind": case.kind,
-                "external_ref": case.external_ref,
-                "created_at": case.created_at,
-                "status_url": status_url,
-                "replayed": not created.created,
-            }
-        ).data
-        headers = {"Location": status_url}
-        if not created.created:
-            headers["Idempotent-Replayed"] = "true"
-        return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
+        return _accepted(request, created.case, replayed=not created.created)
+
+
+def _accepted(request: Request, case: Case, *, replayed: bool) -> Response:
+    status_url = _status_url(request, case)
+    body = CaseAcceptedSerializer(
+        {
+            "public_id": case.public_id,
+            "status": case.status,
+            "kind": case.kind,
+            "external_ref": case.external_ref,
+            "created_at": case.created_at,
+            "status_url": status_url,
+            "replayed": replayed,
+        }
+    ).data
+    headers = {"Location": status_url}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
 
 
 def _rejected_field(exc: ImageRejected, image_fields: list[str]) -> str:
@@ -304,3 +308,60 @@ class CaseDetailApi(APIView):
         except Case.DoesNotExist:
             raise NotFound("no such case") from None
         return Response(CaseDetailSerializer(case, context={"request": request}).data)
+
+
+class CaseResubmitApi(APIView):
+    """New images for a case an operator sent back (status ``resubmission_requested``)."""
+
+    authentication_classes = (ApiKeyAuthentication,)
+    permission_classes = (IsAuthenticated, IsPartner)
+    parser_classes = (LimitedJSONParser, LimitedMultiPartParser)
+    throttle_classes = (ClientRateThrottle, SubmitRateThrottle)
+
+    @extend_schema(
+        operation_id="cases_resubmit",
+        summary="Resubmit images for a case sent back to you",
+        description="When an operator asks for a resubmission (webhook `case.resubmission_requested`, status "
+        "`resubmission_requested`), post new images of the same kind here, as multipart or JSON exactly as "
+        "on submit. They become the case's next round and are checked again; the case id stays. "
+        "A case in any other status answers 409 (also a repeated resubmit: the first one moved it on).",
+        tags=["cases"],
+        request={
+            "multipart/form-data": CaseResubmitMultipartSerializer,
+            "application/json": CaseResubmitJsonSerializer,
+        },
+        responses={
+            202: CaseAcceptedSerializer,
+            409: OpenApiResponse(description="The case is not waiting for a resubmission."),
+            413: OpenApiResponse(description="The body is over the size limit."),
+            422: OpenApiResponse(description="An image was refused."),
+        },
+    )
+    def post(self, request: Request, public_id: str) -> Response:
+        partner = _partner(request)
+        try:
+            case = selectors.partner_case_get(partner=partner, public_id=public_id)
+        except Case.DoesNotExist:
+            raise NotFound("no such case") from None
+        multipart = (request.content_type or "").startswith("multipart/")
+        serializer_class = CaseResubmitMultipartSerializer if multipart else CaseResubmitJsonSerializer
+        _check_single_values(request.data)
+        serializer: BaseSerializer[Any] = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data: dict[str, Any] = dict(serializer.validated_data)
+        if data["face_parameters"] and list(data["face_parameters"]) != list(case.face_parameters):
+            message = f"a resubmission answers the case's own parameters: {', '.join(case.face_parameters) or 'none'}"
+            raise field_problem(field="face_parameters", message=message, code="invalid")
+        images, image_fields = _incoming_images(data)
+        try:
+            case = case_resubmit(case=case, images=images, actor_label=f"partner:{partner.slug}")
+        except CaseInputError as exc:
+            if exc.code == "invalid_state":
+                raise ProblemError(status_code=status.HTTP_409_CONFLICT, code=exc.code, detail=exc.message) from exc
+            field = _IMAGE_FIELD.get(CaseKind(case.kind), exc.field) if exc.field == "images" else exc.field
+            raise field_problem(field=field, message=exc.message, code=exc.code) from exc
+        except ImageRejected as exc:
+            raise field_problem(
+                field=_rejected_field(exc, image_fields), message=exc.message, code=exc.code, status_code=422
+            ) from exc
+        return _accepted(request, case, replayed=False)
