@@ -198,43 +198,28 @@ def check_succeed(*, check_id: int, token: int, result: ProviderResult) -> bool:
     outcome = policy.classify(
         status=CheckStatus.SUCCEEDED, score=result.score, threshold=threshold, margin=config.review_margin
     )
-    with transaction.atomic():
-        settled = Check.objects.filter(pk=check_id, status=CheckStatus.RUNNING, attempts=token).update(
-            status=CheckStatus.SUCCEEDED,
-            score=result.score,
-            threshold=threshold,
-            review_margin=config.review_margin,
-            passed=policy.passed(result.score, threshold),
-            outcome=outcome,
-            vendor_label=result.vendor_label[:100],
-            reason=result.reason[:200],
-            details=result.details,
-            raw_response=result.raw_response,
-            latency_ms=result.latency_ms,
-            vendor_request_id=result.vendor_request_id[:200],
-            error_code="",
-            error_message="",
-            lease_expires_at=None,
-            finished_at=timezone.now(),
-        )
-        if not settled:
-            return False
-        check = Check.objects.select_related("case").get(pk=check_id)
-        audit_record(
-            action="check.succeeded",
-            case=check.case,
-            actor_label="worker",
-            data={
-                "check": check_id,
-                "provider": check.provider,
-                "score": result.score,
-                "outcome": outcome,
-                "reason": result.reason,
-                "attempt": token,
-            },
-        )
-        case_evaluate(case_id=check.case_id)
-    return True
+    return _settle(
+        check_id=check_id,
+        token=token,
+        action="check.succeeded",
+        fields={
+            "status": CheckStatus.SUCCEEDED,
+            "score": result.score,
+            "threshold": threshold,
+            "review_margin": config.review_margin,
+            "passed": policy.passed(result.score, threshold),
+            "outcome": outcome,
+            "vendor_label": result.vendor_label[:100],
+            "reason": result.reason[:200],
+            "details": result.details,
+            "raw_response": result.raw_response,
+            "latency_ms": result.latency_ms,
+            "vendor_request_id": result.vendor_request_id[:200],
+            "error_code": "",
+            "error_message": "",
+        },
+        audit={"score": result.score, "outcome": outcome, "reason": result.reason},
+    )
 
 
 def check_fail(
@@ -248,33 +233,38 @@ def check_fail(
     vendor_request_id: str = "",
 ) -> bool:
     """Settle a check as failed (permanent error or retry budget spent); the case goes to review."""
-    raw: Any = {"body": raw_body} if raw_body else None
+    return _settle(
+        check_id=check_id,
+        token=token,
+        action="check.failed",
+        fields={
+            "status": CheckStatus.FAILED,
+            "outcome": policy.classify(status=CheckStatus.FAILED, score=None, threshold=0, margin=0),
+            "error_code": code[:60],
+            "error_message": message,
+            "raw_response": {"body": raw_body} if raw_body else None,
+            "latency_ms": latency_ms,
+            "vendor_request_id": vendor_request_id[:200],
+        },
+        audit={"error": code, "message": message[:500]},
+    )
+
+
+def _settle(*, check_id: int, token: int, action: str, fields: dict[str, Any], audit: dict[str, Any]) -> bool:
+    """The one way a check is settled: a conditional update on (running, this attempt), then the audit
+    event and the case evaluation, in one transaction. False when the claim was lost (nothing written)."""
     with transaction.atomic():
         settled = Check.objects.filter(pk=check_id, status=CheckStatus.RUNNING, attempts=token).update(
-            status=CheckStatus.FAILED,
-            outcome=policy.classify(status=CheckStatus.FAILED, score=None, threshold=0, margin=0),
-            error_code=code[:60],
-            error_message=message,
-            raw_response=raw,
-            latency_ms=latency_ms,
-            vendor_request_id=vendor_request_id[:200],
-            lease_expires_at=None,
-            finished_at=timezone.now(),
+            **fields, lease_expires_at=None, finished_at=timezone.now()
         )
         if not settled:
             return False
         check = Check.objects.select_related("case").get(pk=check_id)
         audit_record(
-            action="check.failed",
+            action=action,
             case=check.case,
             actor_label="worker",
-            data={
-                "check": check_id,
-                "provider": check.provider,
-                "error": code,
-                "message": message[:500],
-                "attempt": token,
-            },
+            data={"check": check_id, "provider": check.provider, **audit, "attempt": token},
         )
         case_evaluate(case_id=check.case_id)
     return True
