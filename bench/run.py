@@ -7,8 +7,6 @@
 - intake memory: peak RSS growth of `validate_image` against the bare decode (fresh process each).
 - engine: the local engine's full analysis (detect, landmarks, quality, passive) against HOG detection
   alone on the same image — what the extra stages cost.
-- policy/settle: settling and deciding N checks through the services (SQLite) against creating the same
-  number of rows with bulk_create — the price of the claim/settle protocol.
 Nothing here asserts a time; compare ratios between commits.
 """
 

@@ -83,6 +83,12 @@ class Partner(models.Model):
     webhook_url = models.URLField(blank=True, max_length=500)
     # HMAC secret for webhook signatures. Shown to the partner once; never logged.
     webhook_secret = models.CharField(max_length=128, blank=True)
+    # The secret before the last rotation: deliveries carry its signature too until the partner has
+    # had time to deploy the new one (WEBHOOK_SECRET_ROTATION_GRACE_HOURS). Never shown or logged.
+    webhook_secret_previous = models.CharField(max_length=128, blank=True)
+    webhook_secret_previous_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Until when deliveries are also signed with the previous secret."
+    )
     allow_callback_override = models.BooleanField(
         default=False, help_text="May the partner give a per-case callback_url?"
     )

@@ -248,3 +248,19 @@ def test_the_soft_time_limit_is_left_to_the_task(scripted):
     with pytest.raises(SoftTimeLimitExceeded):
         services.check_execute(check_id=only_check(case).pk)
     assert only_check(case).status == CheckStatus.RUNNING  # re-claimed after its lease
+
+
+def test_a_vendor_retry_after_delays_the_retry_but_never_past_the_cap(scripted, settings):
+    settings.CHECK_RETRY_BACKOFF_MAX = 120.0
+    scripted.script.extend(
+        [
+            RetryableProviderError("429", code="rate_limited", retry_after=90),
+            RetryableProviderError("429", code="rate_limited", retry_after=3600),
+        ]
+    )
+    case = new_case()
+    with mock.patch("liveness.services.checks.backoff_seconds", return_value=2.0):
+        first = services.check_execute(check_id=only_check(case).pk)
+        Check.objects.filter(pk=only_check(case).pk).update(next_attempt_at=None)
+        second = services.check_execute(check_id=only_check(case).pk)
+    assert (first.retry_in, second.retry_in) == (90, 120.0)

@@ -95,6 +95,7 @@ class ProviderError(Exception):
         status_code: int | None = None,
         vendor_request_id: str = "",
         latency_ms: int | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -103,6 +104,8 @@ class ProviderError(Exception):
         self.status_code = status_code
         self.vendor_request_id = vendor_request_id
         self.latency_ms = latency_ms
+        #: Seconds the vendor asked us to wait (its Retry-After header), when it said.
+        self.retry_after = retry_after
 
 
 class RetryableProviderError(ProviderError):

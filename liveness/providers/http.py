@@ -13,6 +13,8 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -106,6 +108,22 @@ def send(request: OutboundRequest, *, timeout: float) -> HttpResponse:
     return HttpResponse(response.status_code, response.headers, response.content, latency)
 
 
+def retry_after(response: HttpResponse) -> float | None:
+    """The vendor's Retry-After (delta-seconds or an HTTP date) in seconds, or None if absent/unreadable."""
+    value = (response.headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
 def _url_for_log(url: str) -> str:
     # Scheme and host only: a query string or a path may carry a token (some webhook URLs do).
     parts = urlsplit(url)
@@ -147,9 +165,13 @@ class HttpProvider(Provider):
         if 200 <= status < 300:
             return None
         if status == 429:
-            return RetryableProviderError("rate limited by the vendor (429)", code="rate_limited", **common)
+            return RetryableProviderError(
+                "rate limited by the vendor (429)", code="rate_limited", retry_after=retry_after(response), **common
+            )
         if status >= 500:
-            return RetryableProviderError(f"vendor server error ({status})", code="vendor_5xx", **common)
+            return RetryableProviderError(
+                f"vendor server error ({status})", code="vendor_5xx", retry_after=retry_after(response), **common
+            )
         if status in (401, 403):
             return PermanentProviderError(f"vendor refused the credentials ({status})", code="auth", **common)
         return PermanentProviderError(f"vendor rejected the request ({status})", code="vendor_4xx", **common)

@@ -149,6 +149,9 @@ def _check_handle_error(check: Check, token: int, exc: ProviderError) -> Execute
     logger.warning("check %s (%s) attempt %s failed: %s [%s]", check.pk, check.provider, token, exc.code, exc.message)
     if exc.retryable and token < check.max_attempts:
         delay = backoff_seconds(token)
+        if exc.retry_after is not None:
+            # The vendor said when to come back: not sooner (it would only answer 429 again), never past our cap.
+            delay = min(settings.CHECK_RETRY_BACKOFF_MAX, max(delay, exc.retry_after))
         released = check_release_for_retry(check_id=check.pk, token=token, exc=exc, delay=delay)
         return ExecuteOutcome("retry", retry_in=delay) if released else ExecuteOutcome("dropped")
     message = exc.message if not exc.retryable else f"{exc.message} (gave up after {token} attempts)"
