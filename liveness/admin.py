@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
+from django.utils.timezone import localtime
 
 from .models import AuditEvent, Case, Check, Decision, Evidence, Partner, ProviderSetting
 
@@ -69,11 +71,15 @@ class DecisionInline(ReadOnlyInline):
 
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
+    # Webhook URLs typed without a scheme mean https (Django 6's default; webhooks refuse plain http anyway).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ("name", "slug", "is_active", "webhook_url", "allow_callback_override", "created_at")
     list_filter = ("is_active", "allow_callback_override")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
-    exclude = ("webhook_secret",)
+    # The signing secrets are never rendered: a new one is shown once by the action below.
+    exclude = ("webhook_secret", "webhook_secret_previous")
+    readonly_fields = ("webhook_secret_previous_expires_at",)
     actions = ("rotate_webhook_secret",)
 
     @admin.action(description="Set a new webhook signing secret (shown once)", permissions=["change"])
@@ -84,9 +90,15 @@ class PartnerAdmin(admin.ModelAdmin):
 
         for partner in queryset:
             secret = webhook_secret_rotate(partner=partner, actor=request.user)  # type: ignore[arg-type]
+            until = partner.webhook_secret_previous_expires_at
+            overlap = (
+                f" Deliveries are also signed with the previous one until {localtime(until):%Y-%m-%d %H:%M %Z}."
+                if until
+                else ""
+            )
             self.message_user(
                 request,
-                f"New webhook secret for {partner.slug} (copy it now, it is not shown again): {secret}",
+                f"New webhook secret for {partner.slug}.{overlap} Copy it now, it is not shown again: {secret}",
                 messages.WARNING,
             )
 

@@ -1,14 +1,16 @@
-"""The health endpoint: 200 when every dependency answers, 503 naming the one that does not."""
+"""Health: readiness (200 when every dependency answers, 503 naming the one that does not; throttled per
+client IP) and liveness (200 whenever the process answers, touching nothing)."""
 
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.db import OperationalError
 
 from kyc_portal.celery import app as celery_app
 from liveness.api import health
 from liveness.engine import models as engine_models
-from tests.api_helpers import client_for
+from tests.api_helpers import PROBLEM, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +82,103 @@ def test_the_health_probe_leaves_no_file_in_evidence_storage():
     get_health()
     root = storage.evidence_storage()
     assert not root.exists("health") or root.listdir("health") == ([], [])
+
+
+# --- liveness: /api/v1/health/live ------------------------------------------------------------------
+
+LIVE_URL = "/api/v1/health/live"
+
+
+def test_the_liveness_probe_answers_200_without_touching_any_dependency(monkeypatch, django_assert_num_queries):
+    touched: list[str] = []
+
+    def recorder(name: str):
+        def touch(*args, **kwargs):
+            touched.append(name)
+            raise RuntimeError(f"{name} is down")
+
+        return touch
+
+    for name in list(health.PROBES):
+        monkeypatch.setitem(health.PROBES, name, recorder(name))
+    for method in ("get", "add", "set"):  # nor the cache, where throttle counters live
+        monkeypatch.setattr(cache, method, recorder(f"cache.{method}"))
+
+    with django_assert_num_queries(0):
+        response = client_for().get(LIVE_URL)
+
+    assert touched == []
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_the_liveness_probe_stays_200_while_readiness_is_503(monkeypatch, settings):
+    settings.EVIDENCE_ENCRYPTION_KEYS = []
+    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    assert get_health()[0] == 503
+    assert client_for().get(LIVE_URL).status_code == 200
+
+
+def test_the_liveness_probe_is_never_throttled(settings):
+    throttle_health(settings, "1/minute")
+    client = client_for()
+    assert {client.get(LIVE_URL).status_code for _ in range(5)} == {200}
+
+
+# --- throttling of the full check -----------------------------------------------------------------
+
+
+def throttle_health(settings, rate: str, **extra) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "health": rate},
+        **extra,
+    }
+
+
+@pytest.fixture
+def cheap_probes(monkeypatch):
+    monkeypatch.setattr(health, "PROBES", {"database": health.probe_database})
+
+
+def test_the_full_check_is_throttled_per_client_ip_with_retry_after(settings, cheap_probes):
+    throttle_health(settings, "2/minute")
+    client = client_for()
+    assert [client.get(URL, REMOTE_ADDR="198.51.100.7").status_code for _ in range(2)] == [200, 200]
+
+    response = client.get(URL, REMOTE_ADDR="198.51.100.7")
+
+    assert response.status_code == 429
+    assert response["Content-Type"] == PROBLEM
+    assert response.json()["code"] == "throttled"
+    assert 0 < int(response["Retry-After"]) <= 60
+    assert client.get(URL, REMOTE_ADDR="198.51.100.8").status_code == 200  # another address, its own bucket
+
+
+def test_a_forged_x_forwarded_for_does_not_buy_a_fresh_bucket(settings, cheap_probes):
+    throttle_health(settings, "2/minute")  # NUM_PROXIES 0: the header is ignored
+    client = client_for()
+    statuses = [
+        client.get(URL, REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}").status_code for i in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
+def test_behind_a_proxy_the_forwarded_client_address_is_counted(settings, cheap_probes):
+    throttle_health(settings, "1/minute", NUM_PROXIES=1)
+    client = client_for()
+    proxy = "10.0.0.2"
+    assert client.get(URL, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="203.0.113.1").status_code == 200
+    assert client.get(URL, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="203.0.113.1").status_code == 429
+    # The load balancer probing the instance directly (no header) is not starved by that client.
+    assert client.get(URL, REMOTE_ADDR=proxy).status_code == 200
+    # Only the entry our proxy appended counts: whatever the client put before it is ignored.
+    spoofed = client.get(URL, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.1")
+    assert spoofed.status_code == 429
+
+
+def test_the_default_rate_is_generous_enough_for_a_load_balancer(cheap_probes):
+    client = client_for()
+    statuses = [client.get(URL).status_code for _ in range(61)]
+    assert statuses == [200] * 60 + [429]

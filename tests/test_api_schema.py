@@ -30,6 +30,7 @@ from tests.factories import CaseFactory
 pytestmark = pytest.mark.django_db
 
 SCHEMA_URL = "/api/v1/schema/?format=json"
+HEALTH_PATHS = ("/api/v1/health", "/api/v1/health/live")
 
 
 @pytest.fixture
@@ -47,6 +48,7 @@ def test_the_schema_is_valid_openapi_3_and_public(served_schema):
         "/api/v1/cases/{public_id}/",
         "/api/v1/cases/{public_id}/resubmit/",
         "/api/v1/health",
+        "/api/v1/health/live",
         "/api/v1/operator/review-queue/",
         "/api/v1/operator/cases/{public_id}/",
         "/api/v1/operator/cases/{public_id}/decisions/",
@@ -65,11 +67,23 @@ def test_every_error_response_is_documented_as_problem_json(served_schema):
         for method, operation in operations.items():
             codes = set(operation["responses"])
             assert {"404", "405", "500"} <= codes, (method, path)
-            if path != "/api/v1/health":
+            if path not in HEALTH_PATHS:
                 assert {"400", "401", "403", "429"} <= codes, (method, path)
             for code, response in operation["responses"].items():
-                if code.startswith(("4", "5")) and path != "/api/v1/health":
+                if code.startswith(("4", "5")) and not (path in HEALTH_PATHS and code == "503"):
                     assert list(response["content"]) == ["application/problem+json"], (method, path, code)
+
+
+def test_health_documents_its_throttle_and_liveness_has_none(served_schema):
+    readiness = served_schema["paths"]["/api/v1/health"]["get"]
+    liveness = served_schema["paths"]["/api/v1/health/live"]["get"]
+    assert readiness["operationId"] == "health"
+    assert liveness["operationId"] == "health_live"
+    assert "Retry-After" in readiness["responses"]["429"]["headers"]
+    assert set(readiness["responses"]) == {"200", "404", "405", "406", "429", "500", "503"}
+    assert set(liveness["responses"]) == {"200", "404", "405", "406", "500"}
+    assert "security" not in readiness  # no authentication: load balancers call them
+    assert "security" not in liveness
 
 
 def test_submit_documents_both_encodings(served_schema):
@@ -139,7 +153,7 @@ def test_schemathesis_finds_no_server_error_and_no_response_outside_the_schema(f
     app = get_wsgi_application()
     schema = schemathesis.openapi.from_wsgi(SCHEMA_URL, app)
     operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
-    assert len(operations) == 10
+    assert len(operations) == 11
     hypothesis_config = hypothesis_settings(
         max_examples=25,
         deadline=None,
@@ -151,7 +165,7 @@ def test_schemathesis_finds_no_server_error_and_no_response_outside_the_schema(f
         key = fuzz_world["operator_key"] if operation.path.startswith(OPERATOR_PREFIX) else fuzz_world["partner_key"]
         headers = {"Authorization": f"Bearer {key}"}
         # Negative data (outside the schema) for every operation that takes any input; health takes none.
-        modes = [GenerationMode.POSITIVE] if operation.path == "/api/v1/health" else list(GenerationMode)
+        modes = [GenerationMode.POSITIVE] if operation.path in HEALTH_PATHS else list(GenerationMode)
         strategies = [operation.as_strategy(mode) for mode in modes]
         if "{public_id}" in operation.path:
             strategies += [operation.as_strategy(path_parameters={"public_id": i}) for i in fuzz_world["case_ids"]]

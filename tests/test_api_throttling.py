@@ -64,12 +64,16 @@ def test_operators_are_throttled_per_user(operator, supervisor):
     assert other.get(queue).status_code == 200
 
 
-def test_health_is_never_throttled(monkeypatch):
+def test_health_is_throttled_per_client_ip_not_by_the_partner_rates(monkeypatch, settings):
     from liveness.api import health
 
     monkeypatch.setattr(health, "PROBES", {"database": health.probe_database})
-    client = client_for()
-    assert {client.get("/api/v1/health").status_code for _ in range(5)} == {200}
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {**rates, "health": "4/minute"}}
+    client = client_for(partner_key(make_partner(slug="prober")))  # a key changes nothing: health has no auth
+    assert [client.get("/api/v1/health").status_code for _ in range(5)] == [200] * 4 + [429]
+    assert {client.get("/api/v1/health/live").status_code for _ in range(5)} == {200}
+    assert client.get(CASES_URL).status_code == 200  # the partner's own bucket is untouched
 
 
 def test_an_unreachable_throttle_cache_lets_requests_through(monkeypatch):

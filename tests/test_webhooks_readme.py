@@ -61,3 +61,26 @@ def test_the_readme_example_rejects_tampering_wrong_secrets_and_replays(delivere
     assert verify(SECRET, body, timestamp, signature, now=int(timestamp) + 299)
     assert not verify(SECRET, body, "yesterday", signature)
     assert verify(SECRET, body, timestamp, f"v0=deadbeef, {signature}")  # several signatures: any v1 may match
+
+
+def test_the_readme_example_accepts_either_secret_during_a_rotation(settings):
+    from liveness.services.api_keys import webhook_secret_rotate
+
+    settings.WEBHOOK_ALLOW_INSECURE_URLS = True
+    verify = readme_example()["verify_kyc_webhook"]
+    with webhook_receiver() as receiver:
+        partner = make_partner(slug="rotating", webhook_url=receiver.url, webhook_secret=SECRET)
+        new = webhook_secret_rotate(partner=partner)
+        case: Case = CaseFactory.create(
+            partner=partner, status=CaseStatus.DECIDED, auto_verdict=Verdict.LIVE, final_verdict=Verdict.LIVE
+        )
+        with mock.patch("liveness.tasks.deliver_webhook.apply_async"):
+            delivery = webhook_enqueue(case=case, event="case.decided")
+        assert delivery is not None
+        assert webhook_deliver(delivery_id=delivery.pk).state == "delivered"
+        [hit] = receiver.received
+    timestamp, signature = hit.headers["Kyc-Timestamp"], hit.headers["Kyc-Signature"]
+    assert signature.count("v1=") == 2
+    assert verify(new, hit.body, timestamp, signature)  # a partner that deployed the new secret
+    assert verify(SECRET, hit.body, timestamp, signature)  # and one that has not yet
+    assert not verify("whsec_someone-else", hit.body, timestamp, signature)

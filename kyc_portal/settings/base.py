@@ -250,7 +250,13 @@ REST_FRAMEWORK: dict[str, object] = {
         "partner": env.str("API_RATE_PARTNER", default="600/minute"),
         "partner_submit": env.str("API_RATE_PARTNER_SUBMIT", default="120/minute"),
         "operator": env.str("API_RATE_OPERATOR", default="600/minute"),
+        # The full health check (GET /api/v1/health) per client IP: it writes to storage and the broker.
+        "health": env.str("API_RATE_HEALTH", default="60/minute"),
     },
+    # How many reverse proxies append to X-Forwarded-For in front of the app: the client IP the health
+    # throttle counts is the entry the nearest trusted proxy added. 0 (the default) uses REMOTE_ADDR and
+    # ignores the header, which a client could otherwise set to anything to get a fresh bucket.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "liveness.api.exceptions.problem_exception_handler",
@@ -291,6 +297,9 @@ WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=60.
 WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3 * 3600.0)
 WEBHOOK_RETRY_WINDOW_HOURS = env.float("WEBHOOK_RETRY_WINDOW_HOURS", default=24.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=20)
+# After a signing-secret rotation, deliveries carry a signature with the old secret too for this long,
+# so the partner's checks keep passing until they deploy the new one.
+WEBHOOK_SECRET_ROTATION_GRACE_HOURS = env.float("WEBHOOK_SECRET_ROTATION_GRACE_HOURS", default=24.0)
 # Plain-http targets and targets resolving to private/loopback addresses are refused unless allowed
 # (a partner-given callback URL must not reach into the portal's own network).
 WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=False)

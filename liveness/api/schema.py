@@ -66,8 +66,8 @@ def add_problem_responses(result: dict[str, Any], generator: Any, request: Any, 
             responses = operation["responses"]
             authenticated = operation.get("security") != [] and {} not in operation.get("security", [{}])
             for code, description in _COMMON.items():
-                if not authenticated and code not in _PUBLIC:
-                    continue
+                if not authenticated and code not in _PUBLIC and code not in responses:
+                    continue  # a public endpoint documents only what it declares (the throttled health check: 429)
                 response = responses.setdefault(code, {"description": description})
                 if code == "429":
                     response.setdefault("headers", {})["Retry-After"] = {

@@ -66,3 +66,13 @@ class SubmitRateThrottle(_ScopedThrottle):
         if request.method == "POST" and isinstance(request.user, PartnerClient):
             return "partner_submit", str(request.user.partner.pk)
         return None
+
+
+class HealthRateThrottle(_ScopedThrottle):
+    """The full health check, per client IP: it is public and writes to storage, broker and cache, so
+    it must not become a way to hammer them. Load balancers probe far below the rate; the liveness
+    probe (``/health/live``) is not throttled at all."""
+
+    def scope_and_ident(self, request: Request) -> tuple[str, str] | None:
+        # get_ident honours REST_FRAMEWORK["NUM_PROXIES"]: with 0 it is REMOTE_ADDR alone.
+        return "health", self.get_ident(request)

@@ -12,6 +12,7 @@ app_name = "api"
 
 urlpatterns = [
     path("health", system.HealthApi.as_view(), name="health"),
+    path("health/live", system.HealthLiveApi.as_view(), name="health-live"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

@@ -404,7 +404,7 @@ def webhook_delivery_for_console(*, pk: int) -> WebhookDelivery:
     """A delivery with its partner (minus the signing secret), its case and every attempt, oldest first."""
     return (
         WebhookDelivery.objects.select_related("partner", "case")
-        .defer("partner__webhook_secret")
+        .defer("partner__webhook_secret", "partner__webhook_secret_previous")
         .prefetch_related(Prefetch("attempt_log", queryset=WebhookAttempt.objects.order_by("number")))
         .get(pk=pk)
     )

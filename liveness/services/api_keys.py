@@ -163,11 +163,36 @@ def api_key_touch(key: ApiKey, *, now: datetime) -> None:
     key.last_used_at = now
 
 
-def webhook_secret_rotate(*, partner: Partner, actor: User | None = None) -> str:
-    """Give the partner a new webhook signing secret and return it (shown once; never logged)."""
+def webhook_secret_rotate(*, partner: Partner, actor: User | None = None, grace: timedelta | None = None) -> str:
+    """Give the partner a new webhook signing secret and return it (shown once; never logged).
+
+    The secret it replaces keeps signing deliveries, next to the new one, for ``grace``
+    (WEBHOOK_SECRET_ROTATION_GRACE_HOURS by default), so the partner's checks keep passing while they
+    deploy the new secret. Only one previous secret is kept: rotating again within the grace period
+    drops the oldest at once.
+    """
+    if grace is None:
+        grace = timedelta(hours=settings.WEBHOOK_SECRET_ROTATION_GRACE_HOURS)
     secret = f"whsec_{secrets.token_urlsafe(32)}"
     with transaction.atomic():
-        Partner.objects.filter(pk=partner.pk).update(webhook_secret=secret)
-        audit_record(action="partner.webhook_secret_rotated", actor=actor, data={"partner": partner.slug})
+        current = Partner.objects.select_for_update().only("pk", "slug", "webhook_secret").get(pk=partner.pk)
+        previous, previous_until = "", None
+        if current.webhook_secret and grace > timedelta(0):
+            previous, previous_until = current.webhook_secret, timezone.now() + grace
+        Partner.objects.filter(pk=partner.pk).update(
+            webhook_secret=secret,
+            webhook_secret_previous=previous,
+            webhook_secret_previous_expires_at=previous_until,
+        )
+        audit_record(
+            action="partner.webhook_secret_rotated",
+            actor=actor,
+            data={
+                "partner": current.slug,
+                "previous_secret_valid_until": previous_until.isoformat() if previous_until else None,
+            },
+        )
     partner.webhook_secret = secret
+    partner.webhook_secret_previous = previous
+    partner.webhook_secret_previous_expires_at = previous_until
     return secret

@@ -10,7 +10,9 @@ Protocol (the same claim/settle shape as checks):
 
 Every attempt is signed afresh: ``Kyc-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>``
 with ``Kyc-Timestamp`` the Unix time of that attempt, so receivers can refuse anything older than five
-minutes without refusing our retries. The body holds ids, status, verdict and scores; never images.
+minutes without refusing our retries. For a grace period after a secret rotation the header carries two
+signatures, ``v1=<new>,v1=<previous>``, so a partner still checking with the old secret keeps accepting
+deliveries until they deploy the new one. The body holds ids, status, verdict and scores; never images.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ..models import Case, Check, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
+from ..models import Case, Check, Partner, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
 from ..providers.base import ProviderError
 from ..providers.http import OutboundRequest, send
 from .audit import audit_record
@@ -78,6 +80,17 @@ def webhook_body(payload: dict[str, Any]) -> bytes:
 def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
     mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
     return f"v1={mac}"
+
+
+def webhook_signing_secrets(partner: Partner, *, now: datetime | None = None) -> list[str]:
+    """The secrets a delivery is signed with now: the current one first, then the previous one while
+    its grace period lasts."""
+    now = now or timezone.now()
+    found = [partner.webhook_secret] if partner.webhook_secret else []
+    expires_at = partner.webhook_secret_previous_expires_at
+    if partner.webhook_secret_previous and expires_at is not None and expires_at > now:
+        found.append(partner.webhook_secret_previous)
+    return found
 
 
 def webhook_payload(*, case: Case, event: str, event_id: uuid.UUID, occurred_at: datetime) -> dict[str, Any]:
@@ -261,7 +274,10 @@ def _post(delivery: WebhookDelivery, token: int) -> _AttemptResult:
     body = webhook_body(delivery.payload)
     headers = {
         "Content-Type": "application/json",
-        SIGNATURE_HEADER: webhook_signature(secret=partner.webhook_secret, timestamp=timestamp, body=body),
+        SIGNATURE_HEADER: ",".join(
+            webhook_signature(secret=secret, timestamp=timestamp, body=body)
+            for secret in webhook_signing_secrets(partner)
+        ),
         TIMESTAMP_HEADER: str(timestamp),
         EVENT_ID_HEADER: str(delivery.event_id),
         EVENT_TYPE_HEADER: delivery.event,

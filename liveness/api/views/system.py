@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import Resolver404, resolve
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -13,26 +13,59 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..health import health_report
-from ..serializers import HealthSerializer
+from ..serializers import HealthLiveSerializer, HealthSerializer
+from ..throttling import HealthRateThrottle
+
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 class HealthApi(APIView):
+    """Readiness: may this instance take traffic? Every dependency is probed, so it costs real work."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (HealthRateThrottle,)
+
+    @extend_schema(
+        operation_id="health",
+        summary="Readiness: the portal and all its dependencies",
+        description="For a load balancer's readiness check: 200 when the database, broker, cache, evidence "
+        "storage and the local engine's models all answer, else 503. No authentication. Throttled per "
+        "client IP (`API_RATE_HEALTH`, 60/minute): probe it every few seconds, not in a loop.",
+        tags=["system"],
+        auth=[],
+        responses={
+            200: HealthSerializer,
+            429: OpenApiResponse(description="Too many health checks from this address: retry after `Retry-After`."),
+            503: HealthSerializer,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        report = health_report()
+        return Response(report, status=200 if report["status"] == "ok" else 503, headers=NO_STORE)
+
+
+class HealthLiveApi(APIView):
+    """Liveness: does the process answer? Touches no database, broker, cache or storage, and is not
+    throttled (throttle counters live in the cache), so a dependency outage never gets a healthy
+    process restarted."""
+
     authentication_classes = ()
     permission_classes = (AllowAny,)
     throttle_classes = ()
 
     @extend_schema(
-        operation_id="health",
-        summary="Health of the portal and its dependencies",
-        description="For load balancers: 200 when the database, broker, cache, evidence storage and the "
-        "local engine's models all answer, else 503. No authentication.",
+        operation_id="health_live",
+        summary="Liveness: the process answers",
+        description="For a load balancer's or orchestrator's liveness check: 200 whenever the application "
+        "process can answer a request. Checks no dependency (use `/api/v1/health` for readiness). "
+        "No authentication, not throttled.",
         tags=["system"],
         auth=[],
-        responses={200: HealthSerializer, 503: HealthSerializer},
+        responses={200: HealthLiveSerializer},
     )
     def get(self, request: Request) -> Response:
-        report = health_report()
-        return Response(report, status=200 if report["status"] == "ok" else 503, headers={"Cache-Control": "no-store"})
+        return Response({"status": "ok"}, headers=NO_STORE)
 
 
 class ApiNotFound(APIView):
