@@ -147,3 +147,17 @@ def test_it_stops_reading_a_json_body_without_content_length_at_the_limit(settin
     with pytest.raises(PayloadTooLarge):
         LimitedJSONParser().parse(stream, "application/json", {"request": request})
     assert stream.tell() <= 1001  # it read one byte past the limit, not the whole body
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("created_after", "0321-04-03T15:12:18-23:13"), ("created_before", "0001-01-01T00:00:00+23:59")],
+)
+def test_extreme_utc_offsets_in_date_filters_are_handled_not_500(name, value):
+    """PostgreSQL refuses offsets beyond ±15:59 and year-1 dates can overflow when converted: either the
+    value is normalised to UTC and answered, or refused as a 400 naming the field — never a 500."""
+    key = partner_key(make_partner(slug=f"tz-{name}"))
+    response = client_for(key).get("/api/v1/cases/", {name: value})
+    assert response.status_code in (200, 400), response.content
+    if response.status_code == 400:
+        assert name in response.json()["errors"]

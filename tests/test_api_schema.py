@@ -149,7 +149,24 @@ def fuzz_world(scripted, settings, operator, supervisor):
     }
 
 
-def test_schemathesis_finds_no_server_error_and_no_response_outside_the_schema(fuzz_world):
+@pytest.fixture
+def wsgi_keeps_the_test_connection():
+    """Calling the WSGI app directly (not through Django's test client) would close the database
+    connection at the end of each request, and with it the test's transaction on PostgreSQL. Do what the
+    test client does: keep the connection across requests for the duration of the test."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def test_schemathesis_finds_no_server_error_and_no_response_outside_the_schema(
+    fuzz_world, wsgi_keeps_the_test_connection
+):
     app = get_wsgi_application()
     schema = schemathesis.openapi.from_wsgi(SCHEMA_URL, app)
     operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]

@@ -387,7 +387,10 @@ def webhook_redeliver(*, delivery: WebhookDelivery, actor: User | None = None) -
     """
     now = timezone.now()
     with transaction.atomic():
-        locked = WebhookDelivery.objects.select_for_update().select_related("case__partner").get(pk=delivery.pk)
+        # of=("self",): lock the delivery row only (PostgreSQL refuses FOR UPDATE on an outer join).
+        locked = (
+            WebhookDelivery.objects.select_for_update(of=("self",)).select_related("case__partner").get(pk=delivery.pk)
+        )
         if (
             locked.status == WebhookDeliveryStatus.SENDING
             and locked.lease_expires_at is not None
