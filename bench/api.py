@@ -24,7 +24,7 @@ import os
 import sys
 from pathlib import Path
 
-from bench.common import timed
+from bench.common import build_schema, timed
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyc_portal.settings.test")
 os.environ["DATABASE_URL"] = "sqlite://:memory:"
@@ -35,22 +35,9 @@ import django
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
-
-
-def build_schema() -> None:
-    class _NoMigrations(dict[str, None]):
-        def __contains__(self, item: object) -> bool:
-            return True
-
-        def __getitem__(self, item: str) -> None:
-            return None
-
-    settings.MIGRATION_MODULES = _NoMigrations()
-    call_command("migrate", run_syncdb=True, verbosity=0)
 
 
 def row(name: str, baseline: float, measured: float, **extra: object) -> dict[str, object]:

@@ -25,3 +25,22 @@ def print_rows(rows: Sequence[dict[str, Any]], *, as_json: bool) -> None:
         return
     for row in rows:
         print("  ".join(f"{k}={v}" for k, v in row.items()))
+
+
+def build_schema() -> None:
+    """Create the tables straight from the models in the (in-memory) benchmark database.
+
+    Call after django.setup(); migrations are skipped because a benchmark needs the schema, not its history.
+    """
+    from django.conf import settings
+    from django.core.management import call_command
+
+    class _NoMigrations(dict[str, None]):
+        def __contains__(self, item: object) -> bool:
+            return True
+
+        def __getitem__(self, item: str) -> None:
+            return None
+
+    settings.MIGRATION_MODULES = _NoMigrations()
+    call_command("migrate", run_syncdb=True, verbosity=0)

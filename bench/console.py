@@ -22,7 +22,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from bench.common import timed
+from bench.common import build_schema, timed
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyc_portal.settings.test")
 os.environ["DATABASE_URL"] = "sqlite://:memory:"
@@ -33,20 +33,7 @@ import django
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.utils import timezone  # noqa: E402
-
-
-def build_schema() -> None:
-    class _NoMigrations(dict):
-        def __contains__(self, item: object) -> bool:
-            return True
-
-        def __getitem__(self, item: str) -> None:
-            return None
-
-    settings.MIGRATION_MODULES = _NoMigrations()
-    call_command("migrate", run_syncdb=True, verbosity=0)
 
 
 def seed(cases: int) -> None:
