@@ -123,6 +123,9 @@ class Case(models.Model):
     status = models.CharField(max_length=30, choices=CaseStatus.choices, default=CaseStatus.RECEIVED)
     auto_verdict = models.CharField(max_length=20, choices=Verdict.choices, blank=True)
     auto_reasons = models.JSONField(default=list, blank=True)
+    #: Machine-readable codes behind the automatic verdict (findings such as face_mismatch, or policy
+    #: codes such as borderline); shown in the API and sent in webhooks.
+    reason_codes = models.JSONField(default=list, blank=True)
     final_verdict = models.CharField(max_length=20, choices=Verdict.choices, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -239,6 +242,8 @@ class CheckOutcome(models.TextChoices):
     BORDERLINE = "borderline", "Borderline (inside review margin)"
     NOT_ASSESSED = "not_assessed", "Not assessed"
     ERROR = "error", "Provider error"
+    #: The provider established a finding (vocabulary.FINDINGS): never a pass, whatever the score.
+    FINDING = "finding", "Finding (never a pass)"
 
 
 class Check(models.Model):
@@ -254,12 +259,17 @@ class Check(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     score = models.FloatField(null=True, blank=True, help_text="Normalised 0..1; empty when not assessed.")
-    threshold = models.FloatField(null=True, blank=True, help_text="The threshold in force when settled.")
+    threshold = models.FloatField(
+        null=True, blank=True, help_text="In force at the first claim."
+    )
     review_margin = models.FloatField(null=True, blank=True)
     passed = models.BooleanField(null=True, blank=True)
     outcome = models.CharField(max_length=20, choices=CheckOutcome.choices, blank=True)
     vendor_label = models.CharField(max_length=100, blank=True)
     reason = models.CharField(max_length=200, blank=True, help_text="Why not assessed, e.g. no_face.")
+    findings = models.JSONField(
+        default=list, blank=True, help_text='Findings, e.g. [{"code": "face_mismatch", "message": "..."}].'
+    )
     details = models.JSONField(default=dict, blank=True)
     raw_response = models.JSONField(null=True, blank=True)
     error_code = models.CharField(max_length=60, blank=True)

@@ -4,28 +4,39 @@ Per check: passed = score >= threshold. The review margin m shades [threshold - 
   score >= threshold + m   -> pass (clear)
   score <  threshold - m   -> fail (clear)
   otherwise                -> borderline
-A check with no score (no face, not assessable) is "not assessed"; a failed call is "error".
+A check with no score (no face, not assessable) is "not assessed"; a failed call is "error". A check
+whose provider reported a finding (vocabulary.FINDINGS: challenge_failed, identity_mismatch, face_mismatch,
+repeated_frame) is "finding" whatever its score: never a pass, at any threshold.
 
 Per case (every check of the round is required; skipped ones do not count):
+  needs_review  any finding whose configured verdict is needs_review (by default every mismatch and a
+                repeated frame: a mismatch is not a spoof, a person looks at it);
   live          every check passes clearly;
-  spoof         at least one check fails clearly and none passes clearly;
+  spoof         at least one check fails clearly (or has only findings whose verdict is spoof, such as a
+                failed challenge) and none passes clearly;
   needs_review  anything else: borderline, providers disagree (one clear pass and one clear fail),
                 a provider error, no face / not assessed, or no check at all.
+
+Every verdict comes with machine-readable reason codes (the finding codes, or below_threshold,
+above_threshold, borderline, not_assessed, provider_error, providers_disagree, no_check).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from .models import CheckOutcome, CheckStatus, Verdict
+from .vocabulary import DEFAULT_FINDING_VERDICTS
 
 
-def classify(*, status: str, score: float | None, threshold: float, margin: float) -> str:
+def classify(*, status: str, score: float | None, threshold: float, margin: float, findings: Sequence[str] = ()) -> str:
     if status == CheckStatus.FAILED:
         return CheckOutcome.ERROR
     if status != CheckStatus.SUCCEEDED:
         raise ValueError(f"only settled checks are classified, not {status!r}")
+    if findings:
+        return CheckOutcome.FINDING
     if score is None:
         return CheckOutcome.NOT_ASSESSED
     if score >= threshold + margin:
@@ -40,24 +51,62 @@ def passed(score: float | None, threshold: float) -> bool | None:
 
 
 @dataclass(frozen=True)
+class Assessment:
+    """Where one provider result stands: the one settle rule for checks and for ``check_image``."""
+
+    outcome: str
+    #: score >= threshold; False whenever there is a finding; None without a score.
+    passed: bool | None
+
+
+def assess(*, score: float | None, threshold: float, margin: float, findings: Sequence[str] = ()) -> Assessment:
+    outcome = classify(status=CheckStatus.SUCCEEDED, score=score, threshold=threshold, margin=margin, findings=findings)
+    return Assessment(outcome, False if findings else passed(score, threshold))
+
+
+@dataclass(frozen=True)
 class CheckView:
     provider: str
     outcome: str
     reason: str = ""
+    #: Finding codes of the check (only for outcome "finding").
+    findings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class CaseDecision:
     verdict: str
     reasons: tuple[str, ...]
+    #: Machine-readable codes behind the verdict, without repeats, in the order the reasons give them.
+    codes: tuple[str, ...] = field(default=())
 
 
-def decide(checks: Iterable[CheckView]) -> CaseDecision:
+def _codes(*groups: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(code for group in groups for code in group))
+
+
+def finding_verdict(code: str, verdicts: Mapping[str, str]) -> str:
+    """The verdict a finding leads to: spoof only where configured so, review otherwise (never live)."""
+    return Verdict.SPOOF if verdicts.get(code) == Verdict.SPOOF else Verdict.NEEDS_REVIEW
+
+
+def decide(checks: Iterable[CheckView], finding_verdicts: Mapping[str, str] | None = None) -> CaseDecision:
+    verdicts = DEFAULT_FINDING_VERDICTS if finding_verdicts is None else finding_verdicts
     counted = list(checks)
     if not counted:
-        return CaseDecision(Verdict.NEEDS_REVIEW, ("no check produced a result",))
+        return CaseDecision(Verdict.NEEDS_REVIEW, ("no check produced a result",), ("no_check",))
+    with_findings = [c for c in counted if c.outcome == CheckOutcome.FINDING]
+    finding_codes = _codes(*(c.findings for c in with_findings))
+    finding_reasons = tuple(f"{c.provider}: {code}" for c in with_findings for code in c.findings)
+    if any(finding_verdict(code, verdicts) == Verdict.NEEDS_REVIEW for code in finding_codes):
+        others = [c for c in counted if c.outcome != CheckOutcome.FINDING]
+        rest = decide(others, verdicts) if others else None
+        extra = () if rest is None or rest.verdict == Verdict.LIVE else rest.reasons
+        extra_codes = () if rest is None or rest.verdict == Verdict.LIVE else rest.codes
+        return CaseDecision(Verdict.NEEDS_REVIEW, finding_reasons + extra, _codes(finding_codes, extra_codes))
     passes = [c for c in counted if c.outcome == CheckOutcome.PASS]
-    fails = [c for c in counted if c.outcome == CheckOutcome.FAIL]
+    # Only spoof-verdict findings are left: such a check counts as a clear fail.
+    fails = [c for c in counted if c.outcome in (CheckOutcome.FAIL, CheckOutcome.FINDING)]
     if passes and fails:
         return CaseDecision(
             Verdict.NEEDS_REVIEW,
@@ -68,17 +117,24 @@ def decide(checks: Iterable[CheckView]) -> CaseDecision:
                 + ", ".join(c.provider for c in fails)
                 + " fail",
             ),
+            _codes(("providers_disagree",), finding_codes),
         )
     if fails:
-        return CaseDecision(Verdict.SPOOF, tuple(f"{c.provider}: below threshold" for c in fails))
+        reasons = tuple(f"{c.provider}: below threshold" for c in fails if c.outcome == CheckOutcome.FAIL)
+        below = ("below_threshold",) if any(c.outcome == CheckOutcome.FAIL for c in fails) else ()
+        return CaseDecision(Verdict.SPOOF, finding_reasons + reasons, _codes(finding_codes, below))
     if len(passes) == len(counted):
-        return CaseDecision(Verdict.LIVE, tuple(f"{c.provider}: above threshold" for c in passes))
+        return CaseDecision(Verdict.LIVE, tuple(f"{c.provider}: above threshold" for c in passes), ("above_threshold",))
     reasons = []
+    codes = []
     for c in counted:
         if c.outcome == CheckOutcome.BORDERLINE:
             reasons.append(f"{c.provider}: borderline (inside the review margin)")
+            codes.append("borderline")
         elif c.outcome == CheckOutcome.NOT_ASSESSED:
             reasons.append(f"{c.provider}: not assessed ({c.reason or 'no reason given'})")
+            codes.append("not_assessed")
         elif c.outcome == CheckOutcome.ERROR:
             reasons.append(f"{c.provider}: provider error ({c.reason or 'unknown'})")
-    return CaseDecision(Verdict.NEEDS_REVIEW, tuple(reasons))
+            codes.append("provider_error")
+    return CaseDecision(Verdict.NEEDS_REVIEW, tuple(reasons), _codes(codes))

@@ -16,3 +16,21 @@ FACE_PARAMETERS: tuple[str, ...] = (
     "mouth open",
     "mouth closed",
 )
+
+#: Findings: what a provider established about the evidence that is a reason in itself, not a score.
+#: The policy never counts a check with a finding as a pass, at any threshold (liveness/policy.py); what
+#: verdict a finding leads to is the FINDING_VERDICTS setting. Code -> what it means, in plain words.
+FINDINGS: dict[str, str] = {
+    "challenge_failed": "the active challenge was not performed: too few frames show the requested pose or expression",
+    "identity_mismatch": "not the same person in every frame of the series",
+    "face_mismatch": "the selfie and the document portrait show different people",
+    "repeated_frame": "frames of the series are copies of one another (the same picture, mirrored or resized)",
+}
+#: Default verdict per finding. A mismatch is not a spoof: a person is asked to look (review). A failed
+#: challenge is what a printed photo or a replayed video produces when asked to turn, blink or speak.
+DEFAULT_FINDING_VERDICTS: dict[str, str] = {
+    "challenge_failed": "spoof",
+    "identity_mismatch": "needs_review",
+    "face_mismatch": "needs_review",
+    "repeated_frame": "needs_review",
+}

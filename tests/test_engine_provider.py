@@ -71,8 +71,14 @@ def check(kind: str, images: list[EvidenceImage], success_threshold: int | None 
     return result
 
 
-def outcome(result: ProviderResult) -> str:
-    return policy.classify(status=CheckStatus.SUCCEEDED, score=result.score, threshold=THRESHOLD, margin=MARGIN)
+def outcome(result: ProviderResult, *, threshold: float = THRESHOLD, margin: float = MARGIN) -> str:
+    return policy.classify(
+        status=CheckStatus.SUCCEEDED,
+        score=result.score,
+        threshold=threshold,
+        margin=margin,
+        findings=[f.code for f in result.findings],
+    )
 
 
 @pytest.fixture
@@ -188,26 +194,31 @@ def test_a_selfie_matching_the_document_portrait_scores_the_selfies_passive_prob
     assert result.reason == ""
 
 
-def test_a_selfie_of_someone_else_is_capped_below_one_half():
+def test_a_selfie_of_someone_else_is_a_face_mismatch_finding_not_a_low_score():
     require_passive_models()
     document = evidence(synthetic_document(OBAMA_ON_A_DOCUMENT), role="id_front")
     result = check("id_document", [document, shared(BIDEN)])
     match = result.details["components"]["face_match"]
     assert match["same_person"] is False
-    assert result.score == pytest.approx(match["similarity"], abs=1e-4)
-    assert result.score is not None
-    assert result.score < 0.5
+    # The score is the selfie's passive value, untouched: the mismatch is a reason of its own.
+    assert result.score == pytest.approx(result.details["components"]["selfie_passive_real_probability"], abs=1e-4)
+    [finding] = result.findings
+    assert (finding.code, finding.images) == ("face_mismatch", ("selfie", "id_front"))
+    assert f"distance {match['distance']:.2f}" in finding.message
     assert result.reason.startswith("face_mismatch")
+    assert result.details["findings"][0]["code"] == "face_mismatch"
+    # Never a pass, even at a threshold any score clears.
+    assert outcome(result, threshold=0.0, margin=0.0) == CheckOutcome.FINDING
 
 
 def test_a_mismatch_is_reported_even_without_a_passive_model(without_passive_models: None):
     document = evidence(synthetic_document(OBAMA_ON_A_DOCUMENT), role="id_front")
     result = check("id_document", [document, shared(BIDEN)])
-    assert result.score is not None
-    assert result.score < 0.5
-    assert result.details["not_assessed_parts"] == [
-        "passive_unavailable (passive attack detection unavailable: no model configured)"
-    ]
+    assert result.score is None
+    assert [f.code for f in result.findings] == ["face_mismatch"]
+    assert result.reason.startswith("face_mismatch")
+    assert "passive_unavailable" in result.reason
+    assert outcome(result) == CheckOutcome.FINDING
 
 
 def test_a_portrait_too_small_to_match_is_not_assessed():
@@ -258,10 +269,11 @@ def test_a_person_swapped_in_mid_sequence_is_caught():
     identity = result.details["identity"]
     assert identity["consistent"] is False
     assert identity["outliers"] == ["frame 3"]
-    assert result.score == pytest.approx(identity["worst_pair"]["similarity"], abs=1e-4)
-    assert result.score is not None
-    assert result.score < 0.5
+    assert result.score == pytest.approx(result.details["components"]["passive_real_probability_min"], abs=1e-4)
+    [finding] = result.findings
+    assert (finding.code, finding.images) == ("identity_mismatch", ("frame 3",))
     assert result.reason.startswith("identity_mismatch")
+    assert outcome(result, threshold=0.0, margin=0.0) == CheckOutcome.FINDING
 
 
 def test_frames_that_do_not_answer_their_parameter_fail_the_challenge():
@@ -270,9 +282,15 @@ def test_frames_that_do_not_answer_their_parameter_fail_the_challenge():
     result = check("active", frames(wrong))
     challenge = result.details["challenge"]
     assert (challenge["matched"], challenge["required"], challenge["passed"]) == (5, 7, False)
-    assert result.score == pytest.approx(0.5 * 5 / 7)
-    assert result.reason == "challenge_failed (5 of 7 frames matched, 7 required)"
+    assert result.score == pytest.approx(result.details["components"]["passive_real_probability_min"], abs=1e-4)
+    [finding] = result.findings
+    assert finding.code == "challenge_failed"
+    assert finding.message == "5 of 7 frames answered their parameter, 7 required"
+    assert finding.images == ("frame 0", "frame 2")
+    assert result.reason == "challenge_failed (5 of 7 frames answered their parameter, 7 required)"
     assert result.details["images"][0]["parameter_check"]["matched"] is False
+    # The case: 4 of 5 matched with the threshold lowered to 0.35 used to pass clearly.
+    assert outcome(result, threshold=0.35, margin=0.0) == CheckOutcome.FINDING
 
 
 def test_success_threshold_lets_some_frames_miss():
@@ -298,8 +316,9 @@ def test_an_unreadable_frame_leaves_the_challenge_undecided_when_it_could_matter
 
 def test_a_failed_challenge_is_reported_even_without_a_passive_model(without_passive_models: None):
     result = check("active", frames([(OBAMA_TURNED_TO_HIS_LEFT, "right"), (OBAMA_FRONTAL, "front")]))
-    assert result.score == pytest.approx(0.25)
-    assert "passive_unavailable" in result.details["not_assessed_parts"][0]
+    assert result.score is None
+    assert [f.code for f in result.findings] == ["challenge_failed"]
+    assert "passive_unavailable" in result.reason
     passing = check("active", frames([(OBAMA_TURNED_TO_HIS_LEFT, "left"), (OBAMA_FRONTAL, "front")]))
     assert passing.score is None
     assert "passive attack detection unavailable" in passing.reason

@@ -90,3 +90,68 @@ def test_anything_unclear_sends_the_case_to_review(other: str, reason_part: str)
 
 def test_no_checks_is_never_live() -> None:
     assert policy.decide([]).verdict == Verdict.NEEDS_REVIEW
+
+
+# --- findings: reasons, never a pass ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["challenge_failed", "identity_mismatch", "face_mismatch", "repeated_frame"])
+@pytest.mark.parametrize("score", [1.0, 0.99, T, 0.0, None])
+def test_a_check_with_a_finding_is_never_a_pass_at_any_threshold(code: str, score: float | None) -> None:
+    for threshold in (0.0, 0.35, T, 1.0):
+        found = policy.classify(
+            status=CheckStatus.SUCCEEDED, score=score, threshold=threshold, margin=0.0, findings=[code]
+        )
+        assert found == CheckOutcome.FINDING
+
+
+def finding(provider: str, *codes: str) -> policy.CheckView:
+    return policy.CheckView(provider, CheckOutcome.FINDING, "", codes)
+
+
+@pytest.mark.parametrize("code", ["face_mismatch", "identity_mismatch", "repeated_frame"])
+def test_a_mismatch_goes_to_review_not_spoof_with_its_code(code: str) -> None:
+    decision = policy.decide([finding("local", code)])
+    assert decision.verdict == Verdict.NEEDS_REVIEW
+    assert decision.codes == (code,)
+    assert decision.reasons == (f"local: {code}",)
+
+
+def test_a_failed_challenge_is_a_spoof_by_default_and_review_when_configured() -> None:
+    default = policy.decide([finding("local", "challenge_failed")])
+    assert (default.verdict, default.codes) == (Verdict.SPOOF, ("challenge_failed",))
+    configured = policy.decide([finding("local", "challenge_failed")], {"challenge_failed": "needs_review"})
+    assert (configured.verdict, configured.codes) == (Verdict.NEEDS_REVIEW, ("challenge_failed",))
+
+
+def test_a_finding_can_never_be_configured_into_a_pass() -> None:
+    decision = policy.decide([finding("local", "face_mismatch")], {"face_mismatch": "live"})
+    assert decision.verdict == Verdict.NEEDS_REVIEW
+
+
+def test_a_review_finding_wins_over_other_providers_clear_passes_and_keeps_their_reasons() -> None:
+    decision = policy.decide(
+        [view("kairos", CheckOutcome.PASS), finding("local", "face_mismatch"), view("riset", CheckOutcome.BORDERLINE)]
+    )
+    assert decision.verdict == Verdict.NEEDS_REVIEW
+    assert decision.codes == ("face_mismatch", "borderline")
+
+
+def test_a_spoof_finding_against_another_providers_clear_pass_is_a_disagreement() -> None:
+    decision = policy.decide([view("kairos", CheckOutcome.PASS), finding("local", "challenge_failed")])
+    assert decision.verdict == Verdict.NEEDS_REVIEW
+    assert decision.codes == ("providers_disagree", "challenge_failed")
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "codes"),
+    [
+        ([CheckOutcome.PASS], ("above_threshold",)),
+        ([CheckOutcome.FAIL], ("below_threshold",)),
+        ([CheckOutcome.BORDERLINE], ("borderline",)),
+        ([CheckOutcome.NOT_ASSESSED, CheckOutcome.ERROR], ("not_assessed", "provider_error")),
+        ([], ("no_check",)),
+    ],
+)
+def test_every_verdict_carries_reason_codes(outcomes: list[str], codes: tuple[str, ...]) -> None:
+    assert policy.decide([view(f"p{i}", o) for i, o in enumerate(outcomes)]).codes == codes

@@ -264,3 +264,71 @@ def test_a_vendor_retry_after_delays_the_retry_but_never_past_the_cap(scripted, 
         Check.objects.filter(pk=only_check(case).pk).update(next_attempt_at=None)
         second = services.check_execute(check_id=only_check(case).pk)
     assert (first.retry_in, second.retry_in) == (90, 120.0)
+
+
+def test_the_threshold_in_force_at_the_first_claim_holds_for_the_whole_check(scripted):
+    from liveness.services.providers import provider_setting_get
+
+    case = new_case()
+    check = check_claim(check_id=only_check(case).pk)
+    assert check is not None
+    assert (check.threshold, check.review_margin) == (0.5, 0.1)
+    claimed_margin = check.review_margin
+    # A supervisor raises the threshold while the check runs (and between its retries).
+    setting = provider_setting_get("scripted")
+    setting.threshold, setting.review_margin = 0.9, 0.0
+    setting.save()
+    assert check_succeed(check_id=check.pk, token=check.attempts, result=ProviderResult(score=0.7))
+    settled = only_check(case)
+    assert (settled.threshold, settled.review_margin, settled.passed) == (0.5, claimed_margin, True)
+    # The next check is claimed under the new setting.
+    later = check_claim(check_id=only_check(new_case()).pk)
+    assert later is not None
+    assert later.threshold == 0.9
+
+
+def test_a_finding_sends_the_case_to_review_with_its_code_whatever_the_score(scripted):
+    from liveness.providers import Finding
+
+    scripted.script.append(
+        ProviderResult(score=0.99, findings=(Finding("face_mismatch", "different people", ("selfie", "id_front")),))
+    )
+    case = new_case()
+    services.check_execute(check_id=only_check(case).pk)
+    check = only_check(case)
+    case.refresh_from_db()
+    assert (check.outcome, check.passed) == (CheckOutcome.FINDING, False)
+    assert check.findings == [
+        {"code": "face_mismatch", "message": "different people", "images": ["selfie", "id_front"]}
+    ]
+    assert (case.status, case.auto_verdict) == (CaseStatus.NEEDS_REVIEW, Verdict.NEEDS_REVIEW)
+    assert case.reason_codes == ["face_mismatch"]
+    event = AuditEvent.objects.filter(case=case, action="check.succeeded").get()
+    assert event.data["findings"] == ["face_mismatch"]
+
+
+def test_a_failed_challenge_is_a_spoof_unless_configured_otherwise(scripted, settings):
+    from liveness.providers import Finding
+
+    failed = Finding("challenge_failed", "1 of 3 frames answered their parameter, 3 required")
+    scripted.script.extend(
+        [ProviderResult(score=0.97, findings=(failed,)), ProviderResult(score=0.97, findings=(failed,))]
+    )
+    case = new_case()
+    services.check_execute(check_id=only_check(case).pk)
+    case.refresh_from_db()
+    assert (case.status, case.auto_verdict, case.reason_codes) == (
+        CaseStatus.DECIDED, Verdict.SPOOF, ["challenge_failed"],
+    )  # fmt: skip
+    settings.FINDING_VERDICTS = {**settings.FINDING_VERDICTS, "challenge_failed": "needs_review"}
+    second = new_case()
+    services.check_execute(check_id=only_check(second).pk)
+    second.refresh_from_db()
+    assert second.status == CaseStatus.NEEDS_REVIEW
+
+
+def test_an_unknown_finding_code_is_refused_by_the_provider_interface():
+    from liveness.providers import Finding
+
+    with pytest.raises(ValueError, match="unknown finding"):
+        Finding("looks_odd", "no such code")

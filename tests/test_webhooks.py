@@ -169,8 +169,10 @@ def test_the_body_has_ids_status_verdict_and_scores_but_no_images(partner, recei
             "threshold": 0.5,
             "passed": True,
             "outcome": "borderline",
+            "findings": [],
         }
     ]
+    assert case["reason_codes"] == []
     text = receiver.received[0].body.decode()
     assert "storage_key" not in text
     assert "sha256" not in text

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 
+from liveness.vocabulary import DEFAULT_FINDING_VERDICTS
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("KYC_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -309,6 +311,12 @@ WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=Fa
 FOUR_EYES_ENABLED = env.bool("FOUR_EYES_ENABLED", default=True)
 FOUR_EYES_RULES: list[str] = env.list("FOUR_EYES_RULES", default=["spoof:live"])
 MAX_RESUBMISSIONS = env.int("MAX_RESUBMISSIONS", default=3)
+# Findings (liveness/vocabulary.py FINDINGS) are never a pass; each leads to "needs_review" or "spoof".
+# FINDING_VERDICTS=face_mismatch=needs_review,challenge_failed=spoof,... overrides the defaults one by one.
+FINDING_VERDICTS: dict[str, str] = {
+    **DEFAULT_FINDING_VERDICTS,
+    **env.dict("FINDING_VERDICTS", default={}),
+}
 
 # --- Operator console -------------------------------------------------------------------------------
 # A case waiting for review longer than this is shown (and counted) as over its SLA.

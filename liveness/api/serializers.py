@@ -16,6 +16,7 @@ from rest_framework import serializers
 from ..models import Case, CaseKind, Check, CheckOutcome, Decision, Verdict
 from ..services import FACE_PARAMETERS
 from ..services.decisions import OPERATOR_VERDICTS
+from ..vocabulary import FINDINGS
 
 # --- input ----------------------------------------------------------------------------------------
 
@@ -160,8 +161,17 @@ class BlankAsNullChoiceField(serializers.ChoiceField):
         return None if value in ("", None) else super().to_representation(value)
 
 
+class FindingSerializer(serializers.Serializer):
+    """A finding: a reason in itself, never a pass (see the README's decision policy)."""
+
+    code = serializers.ChoiceField(choices=sorted(FINDINGS), read_only=True)
+    message = serializers.CharField(read_only=True)
+    images = serializers.ListField(child=serializers.CharField(), read_only=True, required=False)
+
+
 class CheckSerializer(serializers.ModelSerializer):
     outcome = BlankAsNullChoiceField(choices=CheckOutcome.choices, allow_null=True, read_only=True)
+    findings = FindingSerializer(many=True, read_only=True)
 
     class Meta:
         model = Check
@@ -174,6 +184,7 @@ class CheckSerializer(serializers.ModelSerializer):
             "review_margin",
             "passed",
             "outcome",
+            "findings",
             "reason",
             "error_code",
             "attempts",
@@ -216,6 +227,13 @@ class CaseSummarySerializer(serializers.ModelSerializer):
 
 class CaseDetailSerializer(CaseSummarySerializer):
     auto_reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
+    reason_codes = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Machine-readable codes behind the automatic verdict: findings (challenge_failed, "
+        "identity_mismatch, face_mismatch, repeated_frame) or policy codes (above_threshold, below_threshold, "
+        "borderline, not_assessed, provider_error, providers_disagree, no_check).",
+    )
     face_parameters = serializers.ListField(child=serializers.CharField(), read_only=True)
     providers = serializers.ListField(child=serializers.CharField(), read_only=True)
     checks = CheckSerializer(many=True, read_only=True)
@@ -224,6 +242,7 @@ class CaseDetailSerializer(CaseSummarySerializer):
         fields = (
             *CaseSummarySerializer.Meta.fields,
             "auto_reasons",
+            "reason_codes",
             "country_code",
             "card_code",
             "face_parameters",

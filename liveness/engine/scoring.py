@@ -1,16 +1,17 @@
-"""One score per case kind from the analysed images: the rules the README's engine section documents.
+"""One score per case kind from the analysed images, and the findings: the rules the README's engine
+section documents.
 
-A score is the MiniFASNet passive real-probability of the live face(s), capped by any check the case
-fails. Caps are below 0.5 and grow with the evidence, so a near miss lands near the decision point (the
-policy's review band) and a clear miss far below it:
-- face match (ID document + selfie, and every pair of active frames): no cap when the descriptors say
-  "same person"; otherwise the match similarity, which is < 0.5 beyond the decision distance;
-- the active challenge: no cap when at least ``success_threshold`` frames (default: all) answered their
-  parameter; otherwise 0.5 x matched / required.
+The score is the passive real-probability of the live face(s) (MiniFASNet, optionally fused with MiniFAS-128):
+how much the pixels look like a live capture. What the evidence shows beyond that is a **finding**, never
+folded into the score, so no threshold can turn it into a pass (liveness/policy.py):
+- ``face_mismatch``: the selfie and the document portrait are different people (descriptor distance beyond
+  the decision distance);
+- ``identity_mismatch``: not the same person in every frame of an active series;
+- ``challenge_failed``: fewer than ``success_threshold`` frames (default: all) answered their parameter.
 
 Not assessed (score None, with the reason) when the evidence cannot carry a score: no face, several
-faces, unusable quality, a portrait too small to match, passive detection unavailable (and no failed
-check to report), or a document without a selfie (the engine has no document-liveness model).
+faces, unusable quality, a portrait too small to match, passive detection unavailable (and no finding to
+report), or a document without a selfie (the engine has no document-liveness model).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..vocabulary import FINDINGS
 from .analysis import ImageAnalysis
 from .match import DECISION_DISTANCE, FaceComparison, compare_descriptors, series_consistency
 
@@ -30,15 +32,15 @@ SELFIE_METHOD = (
     "not assessed when there is not exactly one face, its quality is not usable or no passive model is configured"
 )
 ID_METHOD = (
-    "id_document with selfie: the selfie's passive real-probability, capped at the selfie-to-portrait match "
-    f"similarity when the descriptor distance exceeds {DECISION_DISTANCE}; the document's own liveness is not "
+    "id_document with selfie: the selfie's passive real-probability; a finding face_mismatch when the "
+    f"selfie-to-portrait descriptor distance exceeds {DECISION_DISTANCE}; the document's own liveness is not "
     "assessed (no trained document-attack model; the passive value on the printed portrait is informational). "
     "Without a selfie: not assessed"
 )
 ACTIVE_METHOD = (
-    "active: the lowest passive real-probability over the frames, capped at 0.5 x matched/required when fewer "
-    "than success_threshold frames (default: all) answered their parameter, and at the similarity of the most "
-    f"different pair of frames when any pair is farther apart than {DECISION_DISTANCE} (a swapped person)"
+    "active: the lowest passive real-probability over the frames; a finding challenge_failed when fewer than "
+    "success_threshold frames (default: all) answered their parameter, identity_mismatch when any pair of "
+    f"frames is farther apart than {DECISION_DISTANCE} (a swapped person)"
 )
 ACTIVE_HEURISTIC = (
     "the active parameters are answered by fixed bounds on landmark geometry (head pose from a generic 3-D "
@@ -48,7 +50,6 @@ DOCUMENT_PASSIVE_NOTE = (
     "informational only: a document portrait is printed, so a face anti-spoofing model sees a print whatever "
     "the document; this value says nothing about whether the document itself is genuine or present"
 )
-FACE_MISMATCH = "face_mismatch (the selfie and the document portrait are different people)"
 PASSIVE_UNAVAILABLE = "passive_unavailable (passive attack detection unavailable: no model configured)"
 
 
@@ -72,6 +73,24 @@ class CaseScore:
     details: dict[str, Any] = field(default_factory=dict)
     #: Per image (same order as given): extra detail such as the frame's parameter answer.
     image_details: list[dict[str, Any]] = field(default_factory=list)
+    #: Findings: {"code", "message", "images"} (codes of vocabulary.FINDINGS), never folded into the score.
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def finding(code: str, message: str, images: Sequence[str] = ()) -> dict[str, Any]:
+    if code not in FINDINGS:
+        raise ValueError(f"unknown finding {code!r}")
+    return {"code": code, "message": message, "images": list(images)}
+
+
+def _with_findings(result: CaseScore, findings: list[dict[str, Any]]) -> CaseScore:
+    """Attach findings; a result without a score then says why through them."""
+    result.findings = findings
+    result.details["findings"] = findings
+    if findings and result.score is None:
+        reasons = [f"{f['code']} ({f['message']})" for f in findings]
+        result.reason = "; ".join([*reasons, *([result.reason] if result.reason else [])])
+    return result
 
 
 def _passive(analysis: ImageAnalysis) -> float | None:
@@ -157,21 +176,25 @@ def score_id_document(images: Sequence[ScoredImage]) -> CaseScore:
     comparison = _match(selfie.analysis, document.analysis)
     components["face_match"] = comparison.as_dict()
     passive = _passive(selfie.analysis)
-    if passive is not None:
-        components["selfie_passive_real_probability"] = round(passive, 4)
-    cap = 1.0 if comparison.same_person else comparison.similarity
+    findings = []
+    if not comparison.same_person:
+        findings.append(
+            finding(
+                "face_mismatch",
+                f"selfie and document portrait are different people (distance {comparison.distance:.2f}, "
+                f"same person up to {DECISION_DISTANCE})",
+                ("selfie", "id_front"),
+            )
+        )
     label = f"match {comparison.similarity:.2f}" + ("" if passive is None else f", selfie real p={passive:.3f}")
     if passive is None:
-        if comparison.same_person:
-            return _not_assessed([PASSIVE_UNAVAILABLE], details, len(images))
         # A different person is a finding on its own: it stands without the passive model.
-        details["not_assessed_parts"] = [PASSIVE_UNAVAILABLE]
-        return CaseScore(
-            score=cap, reason=FACE_MISMATCH, label=label, details=details, image_details=[{} for _ in images]
-        )
-    score = min(passive, cap)
-    reason = "" if comparison.same_person else FACE_MISMATCH
-    return CaseScore(score=score, reason=reason, label=label, details=details, image_details=[{} for _ in images])
+        result = _not_assessed([PASSIVE_UNAVAILABLE], details, len(images))
+        result.label = label if findings else result.label
+        return _with_findings(result, findings)
+    components["selfie_passive_real_probability"] = round(passive, 4)
+    result = CaseScore(score=passive, label=label, details=details, image_details=[{} for _ in images])
+    return _with_findings(result, findings)
 
 
 def score_active(images: Sequence[ScoredImage], *, success_threshold: int | None) -> CaseScore:
@@ -229,58 +252,71 @@ def score_active(images: Sequence[ScoredImage], *, success_threshold: int | None
         "passed": matched >= required,
     }
     details["challenge"] = challenge
-    caps: dict[str, float] = {}
-    reasons: list[str] = []
+    findings: list[dict[str, Any]] = []
     if matched < required:
         if matched + len(unassessable) >= required:
             challenge["passed"] = None  # could still pass: the unassessable frames decide
         else:
-            caps["challenge"] = 0.5 * matched / required
-            reasons.append(f"challenge_failed ({matched} of {len(images)} frames matched, {required} required)")
+            missed = [
+                image.name
+                for image, entry in zip(images, image_details, strict=True)
+                if entry.get("parameter_check") and not entry["parameter_check"]["matched"]
+            ]
+            findings.append(
+                finding(
+                    "challenge_failed",
+                    f"{matched} of {len(images)} frames answered their parameter, {required} required",
+                    missed,
+                )
+            )
     consistency = series_consistency(descriptors)
     details["identity"] = consistency.as_dict()
     if not consistency.consistent and consistency.similarity is not None:
-        caps["identity"] = consistency.similarity
         outliers = consistency.outliers()
-        reasons.append(
-            "identity_mismatch (not the same person in every frame" + (f": {', '.join(outliers)})" if outliers else ")")
+        worst = consistency.worst
+        assert worst is not None
+        findings.append(
+            finding(
+                "identity_mismatch",
+                f"not the same person in every frame (most different pair: {worst[0]} and {worst[1]}, "
+                f"distance {worst[2].distance:.2f}, same person up to {DECISION_DISTANCE})",
+                outliers or [worst[0], worst[1]],
+            )
         )
     passive = min(passives) if passives else None
-    details["components"] = {
-        "passive_real_probability_min": round(passive, 4) if passive is not None else None,
-        "caps": {name: round(value, 4) for name, value in caps.items()},
-    }
+    details["components"] = {"passive_real_probability_min": round(passive, 4) if passive is not None else None}
     label = f"challenge {matched}/{len(images)} (need {required})" + (
         "" if passive is None else f", real p={passive:.3f}"
     )
-    if caps:
-        # A failed challenge or a swapped face is a finding on its own, with or without the passive model.
-        score = min([*caps.values(), *([passive] if passive is not None else [])])
-        if passive is None:
-            details["not_assessed_parts"] = [PASSIVE_UNAVAILABLE]
-        return CaseScore(
-            score=score, reason="; ".join(reasons), label=label, details=details, image_details=image_details
-        )
-    if challenge["passed"] is None:
+    if passive is None:
+        reasons = [PASSIVE_UNAVAILABLE] if findings else []
+        if challenge["passed"] is None and not findings:
+            reasons = [f"challenge_undecided ({matched} matched, {required} required)", *unassessable]
+        result = _not_assessed(reasons or [PASSIVE_UNAVAILABLE], details, len(images))
+        result.image_details = image_details
+        if findings:
+            result.label = label
+        return _with_findings(result, findings)
+    if challenge["passed"] is None and not findings:
         result = _not_assessed(
             [f"challenge_undecided ({matched} matched, {required} required)", *unassessable], details, len(images)
         )
         result.image_details = image_details
         return result
-    if passive is None:
-        result = _not_assessed([PASSIVE_UNAVAILABLE], details, len(images))
-        result.image_details = image_details
-        return result
-    return CaseScore(score=passive, label=label, details=details, image_details=image_details)
+    result = CaseScore(score=passive, label=label, details=details, image_details=image_details)
+    return _with_findings(result, findings)
 
 
 def score_case(kind: str, images: Sequence[ScoredImage], *, success_threshold: int | None = None) -> CaseScore:
     if not images:
         raise ValueError("a case needs at least one image")
     if kind == "selfie":
-        return score_selfie(images)
-    if kind == "id_document":
-        return score_id_document(images)
-    if kind == "active":
-        return score_active(images, success_threshold=success_threshold)
-    raise ValueError(f"unknown case kind {kind!r}")
+        result = score_selfie(images)
+    elif kind == "id_document":
+        result = score_id_document(images)
+    elif kind == "active":
+        result = score_active(images, success_threshold=success_threshold)
+    else:
+        raise ValueError(f"unknown case kind {kind!r}")
+    result.details.setdefault("findings", result.findings)
+    return result

@@ -8,6 +8,7 @@ from . import local  # noqa: F401  (registers "local")
 from .base import (
     CheckRequest,
     EvidenceImage,
+    Finding,
     PermanentProviderError,
     Provider,
     ProviderError,
@@ -20,6 +21,7 @@ from .registry import UnknownProvider, all_providers, get_provider, provider_key
 __all__ = [
     "CheckRequest",
     "EvidenceImage",
+    "Finding",
     "PermanentProviderError",
     "Provider",
     "ProviderError",

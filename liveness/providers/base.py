@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ..vocabulary import FINDINGS
+
 
 @dataclass(frozen=True)
 class EvidenceImage:
@@ -52,6 +54,24 @@ class CheckRequest:
         return [image for image in self.images if image.role == role]
 
 
+@dataclass(frozen=True)
+class Finding:
+    """Something a provider established that is a reason on its own (``vocabulary.FINDINGS``), not a score:
+    the policy never counts a check with a finding as a pass."""
+
+    code: str
+    message: str
+    #: The images it concerns, as labels ("selfie", "id_front", "frame 2"), where it names some.
+    images: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.code not in FINDINGS:
+            raise ValueError(f"unknown finding {self.code!r}; known: {', '.join(FINDINGS)}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, **({"images": list(self.images)} if self.images else {})}
+
+
 @dataclass
 class ProviderResult:
     """A provider's normalised answer.
@@ -71,6 +91,8 @@ class ProviderResult:
     #: The threshold in force for this one request when the vendor sets it per request (Riset: the
     #: case's success_threshold / frames). None: the provider setting's threshold applies.
     threshold: float | None = None
+    #: Findings (challenge_failed, identity_mismatch, face_mismatch, repeated_frame): reasons, not scores.
+    findings: tuple[Finding, ...] = ()
 
     def __post_init__(self) -> None:
         if self.score is not None and not 0.0 <= self.score <= 1.0:

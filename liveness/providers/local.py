@@ -16,7 +16,7 @@ from ..engine import checks as _engine_checks  # noqa: F401  (registers the mode
 from ..engine.analysis import analyze_image
 from ..engine.models import EngineConfigurationError, load_models
 from ..engine.scoring import ScoredImage, score_case
-from .base import CheckRequest, EvidenceImage, PermanentProviderError, Provider, ProviderResult
+from .base import CheckRequest, EvidenceImage, Finding, PermanentProviderError, Provider, ProviderResult
 from .registry import register
 
 
@@ -86,10 +86,15 @@ class LocalEngineProvider(Provider):
             "passive_available": bool(models.passive),
             **scored.details,
         }
+        findings = tuple(Finding(f["code"], f["message"], tuple(f["images"])) for f in scored.findings)
+        reason = scored.reason
+        if findings and not reason:
+            reason = "; ".join(f"{f.code} ({f.message})" for f in findings)
         return ProviderResult(
             score=scored.score,
+            findings=findings,
             vendor_label=scored.label,
-            reason=scored.reason,
+            reason=reason,
             details=details,
             latency_ms=int((time.monotonic() - started) * 1000),
         )

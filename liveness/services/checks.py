@@ -67,6 +67,14 @@ def check_claim(*, check_id: int) -> Check | None:
     if not claimed:
         return None
     check = Check.objects.select_related("case").get(pk=check_id)
+    if check.threshold is None:
+        # The threshold and margin in force at the first claim hold for the whole check (retries included):
+        # a settings change while the check runs does not move the goalposts under it.
+        config = provider_config(check.provider)
+        Check.objects.filter(pk=check_id, threshold__isnull=True).update(
+            threshold=config.threshold, review_margin=config.review_margin
+        )
+        check.refresh_from_db(fields=["threshold", "review_margin"])
     # The first claim moves the case out of "received"; conditional, so concurrent claims are harmless.
     Case.objects.filter(pk=check.case_id, status=CaseStatus.RECEIVED).update(
         status=CaseStatus.PROCESSING, updated_at=now
@@ -105,7 +113,7 @@ def check_request_build(check: Check) -> CheckRequest:
         case_id=str(case.public_id),
         kind=case.kind,
         images=images,
-        threshold=config.threshold,
+        threshold=config.threshold if check.threshold is None else check.threshold,
         timeout=config.timeout_seconds,
         country_code=case.country_code,
         card_code=case.card_code,
@@ -196,11 +204,21 @@ def check_release_for_retry(*, check_id: int, token: int, exc: ProviderError, de
 
 def check_succeed(*, check_id: int, token: int, result: ProviderResult) -> bool:
     """Settle a check with a provider result. False when the claim was lost (result dropped)."""
-    config = provider_config(Check.objects.values_list("provider", flat=True).get(pk=check_id))
-    threshold = config.threshold if result.threshold is None else result.threshold
-    outcome = policy.classify(
-        status=CheckStatus.SUCCEEDED, score=result.score, threshold=threshold, margin=config.review_margin
+    provider, claimed_threshold, claimed_margin = Check.objects.values_list(
+        "provider", "threshold", "review_margin"
+    ).get(pk=check_id)
+    if claimed_threshold is None or claimed_margin is None:  # claimed before thresholds were kept at claim
+        config = provider_config(provider)
+        claimed_threshold, claimed_margin = config.threshold, config.review_margin
+    threshold = claimed_threshold if result.threshold is None else result.threshold
+    findings = [finding.as_dict() for finding in result.findings]
+    assessment = policy.assess(
+        score=result.score,
+        threshold=threshold,
+        margin=claimed_margin,
+        findings=[finding.code for finding in result.findings],
     )
+    outcome = assessment.outcome
     return _settle(
         check_id=check_id,
         token=token,
@@ -209,9 +227,10 @@ def check_succeed(*, check_id: int, token: int, result: ProviderResult) -> bool:
             "status": CheckStatus.SUCCEEDED,
             "score": result.score,
             "threshold": threshold,
-            "review_margin": config.review_margin,
-            "passed": policy.passed(result.score, threshold),
+            "review_margin": claimed_margin,
+            "passed": assessment.passed,
             "outcome": outcome,
+            "findings": findings,
             "vendor_label": result.vendor_label[:100],
             "reason": result.reason[:200],
             "details": result.details,
@@ -221,7 +240,12 @@ def check_succeed(*, check_id: int, token: int, result: ProviderResult) -> bool:
             "error_code": "",
             "error_message": "",
         },
-        audit={"score": result.score, "outcome": outcome, "reason": result.reason},
+        audit={
+            "score": result.score,
+            "outcome": outcome,
+            "reason": result.reason,
+            **({"findings": [f["code"] for f in findings]} if findings else {}),
+        },
     )
 
 
@@ -288,11 +312,16 @@ def case_evaluate(*, case_id: int) -> str | None:
     if not checks or any(not c.is_settled for c in checks):
         return None
     views = [
-        policy.CheckView(c.provider, c.outcome, c.reason or c.error_code)
+        policy.CheckView(
+            c.provider,
+            c.outcome,
+            c.reason or c.error_code,
+            tuple(f.get("code", "") for f in c.findings or [] if isinstance(f, dict)),
+        )
         for c in checks
         if c.status != CheckStatus.SKIPPED
     ]
-    decision = policy.decide(views)
+    decision = policy.decide(views, settings.FINDING_VERDICTS)
     case_apply_auto_verdict(case=case, decision=decision)
     return decision.verdict
 

@@ -34,6 +34,7 @@ def case_apply_auto_verdict(*, case: Case, decision: CaseDecision) -> None:
         case.transition(CaseStatus.PROCESSING)
     case.auto_verdict = decision.verdict
     case.auto_reasons = list(decision.reasons)
+    case.reason_codes = list(decision.codes)
     if decision.verdict == Verdict.NEEDS_REVIEW:
         case.transition(CaseStatus.NEEDS_REVIEW)
     else:
@@ -46,6 +47,7 @@ def case_apply_auto_verdict(*, case: Case, decision: CaseDecision) -> None:
             "status",
             "auto_verdict",
             "auto_reasons",
+            "reason_codes",
             "final_verdict",
             "decided_at",
             "decided_by",
@@ -56,7 +58,12 @@ def case_apply_auto_verdict(*, case: Case, decision: CaseDecision) -> None:
         action="case.auto_decided",
         case=case,
         actor_label="policy",
-        data={"verdict": decision.verdict, "reasons": list(decision.reasons), "status": case.status},
+        data={
+            "verdict": decision.verdict,
+            "reasons": list(decision.reasons),
+            "codes": list(decision.codes),
+            "status": case.status,
+        },
     )
     if case.status == CaseStatus.DECIDED:
         case_verdict_final(case=case, event="case.decided")

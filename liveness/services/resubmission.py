@@ -80,6 +80,7 @@ def case_resubmit(
             locked.providers = chosen
             locked.auto_verdict = ""
             locked.auto_reasons = []
+            locked.reason_codes = []
             locked.final_verdict = ""
             locked.decided_at = None
             locked.decided_by = None

@@ -107,6 +107,7 @@ def webhook_payload(*, case: Case, event: str, event_id: uuid.UUID, occurred_at:
                 "status": case.status,
                 "verdict": case.final_verdict or None,
                 "auto_verdict": case.auto_verdict or None,
+                "reason_codes": list(case.reason_codes or []),
                 "decision_source": "operator" if case.decided_by_id else "automatic",
                 "decided_at": case.decided_at.isoformat() if case.decided_at else None,
                 "round": case.round,
@@ -120,6 +121,7 @@ def webhook_payload(*, case: Case, event: str, event_id: uuid.UUID, occurred_at:
                         "threshold": c.threshold,
                         "passed": c.passed,
                         "outcome": c.outcome or None,
+                        "findings": [f.get("code") for f in c.findings or [] if isinstance(f, dict)],
                     }
                     for c in checks
                 ],

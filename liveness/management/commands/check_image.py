@@ -10,7 +10,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from liveness import policy
 from liveness.intake import ImageRejected, validate_image
-from liveness.models import CheckStatus
 from liveness.providers import CheckRequest, EvidenceImage, ProviderError, UnknownProvider, get_provider, provider_keys
 from liveness.services.providers import provider_config
 
@@ -77,8 +76,12 @@ class Command(BaseCommand):
                 )
             )
             raise CommandError(f"provider {provider.key} failed: {exc.message}") from exc
-        outcome = policy.classify(
-            status=CheckStatus.SUCCEEDED, score=result.score, threshold=config.threshold, margin=config.review_margin
+        threshold = config.threshold if result.threshold is None else result.threshold
+        assessment = policy.assess(
+            score=result.score,
+            threshold=threshold,
+            margin=config.review_margin,
+            findings=[finding.code for finding in result.findings],
         )
         payload = {
             "provider": provider.key,
@@ -86,10 +89,11 @@ class Command(BaseCommand):
             "kind": kind,
             "sha256": image.sha256,
             "score": result.score,
-            "threshold": config.threshold,
+            "threshold": threshold,
             "review_margin": config.review_margin,
-            "passed": policy.passed(result.score, config.threshold),
-            "outcome": outcome,
+            "passed": assessment.passed,
+            "outcome": assessment.outcome,
+            "findings": [finding.as_dict() for finding in result.findings],
             "vendor_label": result.vendor_label,
             "reason": result.reason,
             "latency_ms": result.latency_ms,
