@@ -259,9 +259,7 @@ class Check(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     score = models.FloatField(null=True, blank=True, help_text="Normalised 0..1; empty when not assessed.")
-    threshold = models.FloatField(
-        null=True, blank=True, help_text="In force at the first claim."
-    )
+    threshold = models.FloatField(null=True, blank=True, help_text="In force at the first claim.")
     review_margin = models.FloatField(null=True, blank=True)
     passed = models.BooleanField(null=True, blank=True)
     outcome = models.CharField(max_length=20, choices=CheckOutcome.choices, blank=True)

@@ -120,6 +120,30 @@ def test_the_case_shows_scores_and_thresholds_but_never_images(client, scripted)
     assert b64(jpeg(1))[:40] not in text
 
 
+def test_a_finding_reaches_the_partner_as_a_reason_code_not_a_spoof(client, scripted):
+    from liveness.providers import Finding, ProviderResult
+
+    mismatch = Finding("face_mismatch", "selfie and document portrait are different people", ("selfie", "id_front"))
+    scripted.script.append(ProviderResult(score=0.97, findings=(mismatch,)))
+    response = client.post(CASES_URL, *submission("id_document", "json"))
+    case = Case.objects.get(public_id=response.json()["id"])
+    run_checks(case)
+
+    body = client.get(f"/api/v1/cases/{case.public_id}/").json()
+
+    assert (body["status"], body["auto_verdict"], body["final_verdict"]) == ("needs_review", "needs_review", None)
+    assert body["reason_codes"] == ["face_mismatch"]
+    [check] = body["checks"]
+    assert (check["outcome"], check["passed"]) == ("finding", False)
+    assert check["findings"] == [
+        {
+            "code": "face_mismatch",
+            "message": "selfie and document portrait are different people",
+            "images": ["selfie", "id_front"],
+        }
+    ]
+
+
 def test_an_undecided_case_has_null_verdicts(client, scripted):
     response = client.post(CASES_URL, *submission("selfie", "json"))
     body = client.get(response.json()["status_url"]).json()

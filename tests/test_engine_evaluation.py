@@ -12,7 +12,18 @@ import pytest
 from django.core.management import CommandError, call_command
 from PIL import Image
 
-from liveness.engine.evaluation import EvaluationInputError, equal_error_rate, read_labels
+from liveness.engine import pad_metrics
+from liveness.engine.evaluation import (
+    EvaluationInputError,
+    ImageResult,
+    LabelledImage,
+    equal_error_rate,
+    label_parameters,
+    pad_report,
+    parameter_report,
+    read_labels,
+)
+from liveness.vocabulary import FACE_PARAMETERS
 from tests.engine_support import BIDEN, OBAMA_FRONTAL, OBAMA_TURNED_TO_HIS_LEFT, require_passive_models
 from tests.helpers import LIVE_SAMPLE, PRINT_ATTACK, SCREEN_ATTACK, TWO_PEOPLE, require_testdata
 
@@ -145,3 +156,114 @@ def test_the_command_prints_a_readable_report(small_folder: Path, capsys: pytest
     assert "face match: EER 0.00% at distance" in text
     assert "over 2 same-person and 8 different-person pairs" in text
     assert "latency per image: p50" in text
+
+
+# --- ISO/IEC 30107-3 names, active parameters, synthetic checks, the plot --------------------------------
+
+
+def test_apcer_and_bpcer_count_accepted_attacks_and_refused_bona_fide():
+    assert pad_metrics.apcer([0.1, 0.6, 0.7, 0.2], threshold=0.5) == 0.5
+    assert pad_metrics.bpcer([0.9, 0.4, 0.8, 0.95], threshold=0.5) == 0.25
+    # At the threshold exactly a score is accepted (score >= threshold), as the policy does.
+    assert (pad_metrics.apcer([0.5], 0.5), pad_metrics.bpcer([0.5], 0.5)) == (1.0, 0.0)
+    assert pad_metrics.apcer([], 0.5) is None
+
+
+def test_the_bpcer_5_threshold_refuses_at_most_5_percent_of_bona_fide():
+    bona_fide = [i / 100 for i in range(1, 101)]  # 0.01 .. 1.00
+    threshold = pad_metrics.threshold_for_bpcer(bona_fide)
+    assert threshold == pytest.approx(0.06)
+    assert pad_metrics.bpcer(bona_fide, threshold) == pytest.approx(0.05)
+    assert pad_metrics.bpcer(bona_fide, threshold + 0.01) > 0.05  # and it is the highest such threshold
+    assert pad_metrics.threshold_for_bpcer([0.7, 0.8]) == 0.7  # 5 % of 2 refuses none
+
+
+@pytest.mark.parametrize(
+    ("label", "kind"), [("spoof-print", "print"), ("spoof-mask", "mask"), ("genuine", None), ("id-document", None)]
+)
+def test_attack_types_come_from_the_label(label: str, kind: str | None):
+    assert pad_metrics.attack_type(label) == kind
+
+
+@pytest.mark.parametrize(
+    ("label", "notes", "column", "expected"),
+    [
+        ("genuine eyes_closed", "", "", ("eyes closed",)),
+        ("genuine", "subject has eyes_closed and mouth_open", "", ("eyes closed", "mouth open")),
+        ("genuine", "turned to the left", "", ()),  # ordinary words in notes are not read
+        ("genuine", "", "left;mouth_open", ("left", "mouth open")),
+        ("spoof-print", "", "", ()),
+    ],
+)
+def test_the_label_vocabulary_names_the_parameters_a_photo_shows(label, notes, column, expected):
+    assert label_parameters(label, notes, column) == expected
+
+
+def _result(file: str, label: str, score: float | None, **extra: Any) -> ImageResult:
+    item = LabelledImage(file, label, "p", parameters=label_parameters(label))
+    return ImageResult(
+        item, face_count=1 if score is not None else 0, latency_ms=1.0, passive=score, score=score, **extra
+    )
+
+
+def test_unscored_images_are_counted_apart_never_as_refused():
+    results = [
+        _result("a.jpg", "genuine", 0.9),
+        _result("b.jpg", "genuine", 0.3),
+        _result("c.jpg", "genuine", None, score_reason="no_face (selfie)"),
+        _result("d.jpg", "spoof-print", 0.7),
+        _result("e.jpg", "spoof-screen", 0.1),
+        _result("f.jpg", "spoof-screen", None, score_reason="poor_quality (selfie: blurred)"),
+    ]
+    pad = pad_report(results, threshold=0.5)
+    assert (pad["bona_fide"], pad["attacks"]) == (2, {"print": 1, "screen": 1})
+    assert pad["at_threshold"] == {
+        "threshold": 0.5,
+        "bpcer": 0.5,
+        "apcer": {"print": 1.0, "screen": 0.0, "all": 0.5},
+    }
+    assert pad["not_scored"] == {"genuine": 1, "spoof-screen": 1}
+    assert pad["not_scored_files"]["genuine"] == [{"file": "c.jpg", "reason": "no_face (selfie)"}]
+
+
+def test_active_parameters_are_right_wrong_or_undecided():
+    all_no = dict.fromkeys(FACE_PARAMETERS, False)
+    results = [
+        _result("1.jpg", "genuine eyes_closed", 0.9, answers={**all_no, "eyes closed": True}),
+        _result("2.jpg", "genuine eyes_closed", 0.9, answers={**all_no, "eyes open": True}),
+        _result("3.jpg", "genuine eyes_closed", 0.9, answers=all_no),  # uncertain: neither state
+        _result("4.jpg", "genuine eyes_closed", None),  # no face
+        _result("5.jpg", "genuine left", 0.9, answers={**all_no, "front": True}),
+    ]
+    report = parameter_report(results)
+    assert report["per_parameter"]["eyes closed"] == {"right": 1, "wrong": 1, "undecided": 2, "wrong_files": ["2.jpg"]}
+    assert report["per_parameter"]["left"]["wrong"] == 1
+    assert (report["right"], report["wrong"], report["undecided"], report["right_rate"]) == (1, 2, 2, 0.2)
+
+
+def test_the_report_has_the_standard_sections_and_the_synthetic_pose_checks(json_report: dict[str, Any]):
+    pad = json_report["pad"]
+    assert pad["at_threshold"]["threshold"] == 0.5
+    assert set(pad["attacks"]) == {"print", "screen"}
+    assert pad["at_bpcer_5"]["bpcer"] <= 0.05
+    mirror = json_report["synthetic"]["mirror"]
+    assert mirror["faces"] >= 1
+    assert mirror["yaw_sign_flipped"] == mirror["faces"]  # a mirrored face turns the other way
+    rotation = json_report["synthetic"]["rotation"]
+    assert rotation["faces"] >= 4
+    assert rotation["median_roll_error"] < 3.0  # rotating the picture by 10° adds 10° of roll
+
+
+def test_the_plot_draws_a_png(small_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    target = tmp_path / "det.png"
+    call_command("evaluate_engine", str(small_folder), "--no-synthetic", f"--plot={target}")
+    with Image.open(target) as image:
+        assert image.format == "PNG"
+        assert image.width >= 800
+    assert "APCER print" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("bad", ["--threshold=1.5", "--plot=/nonexistent/dir/det.png", "--plot=out.jpg"])
+def test_bad_options_are_refused(small_folder: Path, bad: str):
+    with pytest.raises(CommandError):
+        call_command("evaluate_engine", str(small_folder), bad)
