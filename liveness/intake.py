@@ -6,7 +6,17 @@ rest are refused with a clear reason rather than silently converted: a vendor co
 as-is, and every decoder we add is attack surface for files from strangers.
 
 Each accepted image is EXIF-oriented, stripped of all metadata (EXIF GPS, device serials, ICC/XMP
-comments) by re-encoding, and hashed (sha256 of the stored bytes).
+comments) by re-encoding, and hashed (sha256 of the stored bytes). A phone's MPO (a JPEG followed by more
+images in an MPF index: depth and gain maps) is a JPEG: its primary image is kept, the rest dropped.
+
+Bounded decoding. Every bound is checked from the header, before any pixel is decoded:
+- INTAKE_MAX_PIXELS per image, INTAKE_MAX_REQUEST_PIXELS over all images of one request;
+- a decode budget per byte: an image may decode to at most max(INTAKE_FREE_PIXELS,
+  bytes x INTAKE_MAX_PIXELS_PER_BYTE) pixels. Photographs carry well under 10 pixels per byte; a 4 KB PNG
+  that claims 36 megapixels (8,000 per byte) is a decompression amplifier, refused before it costs memory;
+- a baseline JPEG must carry at least the entropy-coded data its header's dimensions need (2 bits per 8x8
+  block, the least any Huffman table can spend on a block): a header that claims 6000x6000 over 640x480
+  of data is refused instead of being stored as 36 megapixels of grey. (A truncated PNG fails its decoder.)
 """
 
 from __future__ import annotations
@@ -19,8 +29,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
+ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "MPO": "image/jpeg"}
 JPEG_QUALITY = 95
+#: The least entropy-coded data a baseline JPEG spends on one 8x8 block (a 1-bit DC code and a 1-bit EOB).
+MIN_JPEG_BITS_PER_BLOCK = 2
 
 
 class ImageRejected(ValueError):
@@ -45,11 +57,28 @@ class ValidatedImage:
         return len(self.content)
 
 
-def validate_image(data: bytes, *, label: str = "image") -> ValidatedImage:
-    """Validate and normalise one uploaded image, or raise ImageRejected naming the reason."""
+@dataclass(frozen=True)
+class ImageHeader:
+    """What the header says, read without decoding a pixel."""
+
+    image_format: str
+    width: int
+    height: int
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
+def decode_budget(size_bytes: int) -> int:
+    """The most pixels an image of ``size_bytes`` may decode to (see the module docstring)."""
+    return max(settings.INTAKE_FREE_PIXELS, size_bytes * settings.INTAKE_MAX_PIXELS_PER_BYTE)
+
+
+def read_header(data: bytes, *, label: str = "image") -> ImageHeader:
+    """Check the bytes' size and header against every bound that needs no decoding; ImageRejected if not."""
     max_bytes: int = settings.INTAKE_MAX_BYTES
     max_pixels: int = settings.INTAKE_MAX_PIXELS
-    min_side: int = settings.INTAKE_MIN_SIDE
     if not data:
         raise ImageRejected("empty", f"{label}: the file is empty")
     if len(data) > max_bytes:
@@ -76,8 +105,25 @@ def validate_image(data: bytes, *, label: str = "image") -> ValidatedImage:
             "too_many_pixels",
             f"{label}: {width}x{height} is {width * height} pixels, over the limit of {max_pixels}",
         )
-    if getattr(probe, "n_frames", 1) > 1:
+    if image_format != "MPO" and getattr(probe, "n_frames", 1) > 1:
         raise ImageRejected("animated", f"{label}: animated images are not accepted")
+    budget = decode_budget(len(data))
+    if width * height > budget:
+        raise ImageRejected(
+            "decompression_amplification",
+            f"{label}: {width}x{height} pixels from {len(data)} bytes is more than "
+            f"{settings.INTAKE_MAX_PIXELS_PER_BYTE} pixels per byte (at most {budget} pixels for this file size)",
+        )
+    if image_format in ("JPEG", "MPO"):
+        _check_jpeg_fills_header(data, label=label)
+    return ImageHeader(image_format, width, height)
+
+
+def validate_image(data: bytes, *, label: str = "image") -> ValidatedImage:
+    """Validate and normalise one uploaded image, or raise ImageRejected naming the reason."""
+    min_side: int = settings.INTAKE_MIN_SIDE
+    header = read_header(data, label=label)
+    image_format = header.image_format
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -93,6 +139,9 @@ def validate_image(data: bytes, *, label: str = "image") -> ValidatedImage:
             "too_small",
             f"{label}: {oriented.size[0]}x{oriented.size[1]} is smaller than {min_side} px on a side",
         )
+    if image_format == "MPO":
+        # The primary image only: Pillow has it loaded as frame 0; the depth or gain maps are dropped.
+        image_format = "JPEG"
     content, content_type = _reencode(oriented, image_format)
     return ValidatedImage(
         content=content,
@@ -116,3 +165,78 @@ def _reencode(image: Image.Image, image_format: str) -> tuple[bytes, str]:
     clean.info = {}
     clean.save(out, format="JPEG", quality=JPEG_QUALITY, subsampling=0)
     return out.getvalue(), "image/jpeg"
+
+
+class _JpegStructureError(ValueError):
+    pass
+
+
+def jpeg_entropy_bytes(data: bytes) -> tuple[int, int, int, list[tuple[int, int]], bool]:
+    """(width, height, entropy-coded bytes, sampling factors, progressive) of the first JPEG image in ``data``."""
+    if data[:2] != b"\xff\xd8":
+        raise _JpegStructureError("no SOI marker")
+    position, end = 2, len(data)
+    width = height = 0
+    sampling: list[tuple[int, int]] = []
+    progressive = False
+    entropy = 0
+    while position < end:
+        if data[position] != 0xFF:
+            raise _JpegStructureError(f"expected a marker at byte {position}")
+        while position < end and data[position] == 0xFF:  # fill bytes before a marker
+            position += 1
+        if position >= end:
+            break
+        marker = data[position]
+        position += 1
+        if marker == 0xD9:  # EOI: the end of the first image
+            break
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # standalone markers
+            continue
+        if position + 2 > end:
+            raise _JpegStructureError("segment length past the end")
+        length = int.from_bytes(data[position : position + 2], "big")
+        if length < 2 or position + length > end:
+            raise _JpegStructureError("segment runs past the end")
+        segment = data[position + 2 : position + length]
+        position += length
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3) and len(segment) >= 6:
+            height = int.from_bytes(segment[1:3], "big")
+            width = int.from_bytes(segment[3:5], "big")
+            count = segment[5]
+            sampling = [(segment[7 + 3 * i] >> 4, segment[7 + 3 * i] & 0x0F) for i in range(count)]
+            progressive = marker == 0xC2
+        elif marker == 0xDA:  # SOS: entropy-coded data follows until the next marker (not FF00, not RSTn)
+            start = position
+            while True:
+                position = data.find(b"\xff", position)
+                if position < 0 or position + 1 >= end:
+                    position = end
+                    break
+                following = data[position + 1]
+                if following != 0x00 and not 0xD0 <= following <= 0xD7:
+                    break
+                position += 2
+            entropy += position - start
+    return width, height, entropy, sampling, progressive
+
+
+def _check_jpeg_fills_header(data: bytes, *, label: str) -> None:
+    """A baseline JPEG's entropy-coded data must be long enough for the blocks its header declares."""
+    try:
+        width, height, entropy, sampling, progressive = jpeg_entropy_bytes(data)
+    except _JpegStructureError as exc:
+        raise ImageRejected("corrupt", f"{label}: the JPEG structure is broken ({exc})") from exc
+    if progressive or not sampling or not width or not height:
+        return  # progressive scans code runs of empty blocks in a few bits: no useful lower bound
+    h_max = max(h for h, _ in sampling) or 1
+    v_max = max(v for _, v in sampling) or 1
+    mcus = -(-width // (8 * h_max)) * -(-height // (8 * v_max))
+    blocks = mcus * sum(h * v for h, v in sampling)
+    needed = blocks * MIN_JPEG_BITS_PER_BLOCK // 8
+    if entropy < needed:
+        raise ImageRejected(
+            "incomplete_image",
+            f"{label}: the header declares {width}x{height} pixels but the file carries image data for only part "
+            f"of them ({entropy} bytes, at least {needed} needed)",
+        )

@@ -67,7 +67,7 @@ def test_a_partner_submits_every_kind_in_both_encodings(client, partner, scripte
         assert roles == [("selfie", 0, "")]
     elif kind == "id_document":
         assert roles == [("id_front", 0, ""), ("selfie", 0, "")]
-        assert (case.country_code, case.card_code) == ("DE", "ID")
+        assert (case.country_code, case.card_code) == ("DEU", "ID")
     else:
         assert roles == [("frame", 0, "front"), ("frame", 1, "left"), ("frame", 2, "eyes closed")]
         assert case.face_parameters == ["front", "left", "eyes closed"]

@@ -127,6 +127,12 @@ INTAKE_MAX_BYTES = env.int("INTAKE_MAX_BYTES", default=15 * 1024 * 1024)
 INTAKE_MAX_PIXELS = env.int("INTAKE_MAX_PIXELS", default=40_000_000)
 INTAKE_MIN_SIDE = env.int("INTAKE_MIN_SIDE", default=64)
 INTAKE_MAX_FRAMES = env.int("INTAKE_MAX_FRAMES", default=16)
+# Bounded decoding (liveness/intake.py): all images of one request together (16 frames of 12 MP photos fit),
+# and pixels per byte of file beyond a free allowance (photos carry < 10 px/byte; decompression amplifiers
+# carry thousands).
+INTAKE_MAX_REQUEST_PIXELS = env.int("INTAKE_MAX_REQUEST_PIXELS", default=200_000_000)
+INTAKE_FREE_PIXELS = env.int("INTAKE_FREE_PIXELS", default=4_000_000)
+INTAKE_MAX_PIXELS_PER_BYTE = env.int("INTAKE_MAX_PIXELS_PER_BYTE", default=200)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=INTAKE_MAX_BYTES * 3)
 FILE_UPLOAD_MAX_MEMORY_SIZE = INTAKE_MAX_BYTES
 

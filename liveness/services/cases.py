@@ -15,7 +15,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import storage
-from ..intake import ImageRejected, ValidatedImage, validate_image
+from ..countries import UnknownCountry, normalise_country_code
+from ..intake import ImageRejected, ValidatedImage, read_header, validate_image
 from ..models import Case, CaseKind, Check, CheckStatus, Evidence, EvidenceRole, Partner
 from ..vocabulary import FACE_PARAMETERS
 from .audit import audit_record
@@ -103,6 +104,10 @@ def _validate_shape(
             )
         if not country_code.strip():
             raise CaseInputError("country_code", "required for ID-document cases", code="required")
+        try:
+            normalise_country_code(country_code)
+        except UnknownCountry as exc:
+            raise CaseInputError("country_code", str(exc), code="invalid_choice") from exc
         if not card_code.strip():
             raise CaseInputError("card_code", "required for ID-document cases", code="required")
     else:
@@ -204,7 +209,7 @@ def case_create(
             partner=partner,
             created_by=created_by,
             external_ref=external_ref,
-            country_code=country_code.strip().upper(),
+            country_code=normalise_country_code(country_code) if country_code.strip() else "",
             card_code=card_code.strip(),
             face_parameters=list(face_parameters),
             success_threshold=success_threshold,
@@ -272,8 +277,26 @@ def _case_create_rows(
 def images_validate(images: Sequence[IncomingImage]) -> list[tuple[IncomingImage, ValidatedImage]]:
     """Validate every image (nothing is stored yet). ImageRejected carries ``field`` = images[i]."""
     validated: list[tuple[IncomingImage, ValidatedImage]] = []
-    for position, image in enumerate(images):
-        label = image.label or (f"frame {image.index}" if image.role == EvidenceRole.FRAME else image.role)
+    labels = [
+        image.label or (f"frame {image.index}" if image.role == EvidenceRole.FRAME else image.role) for image in images
+    ]
+    # Every header first: the request's total is bounded before a single pixel is decoded.
+    total = 0
+    for position, (image, label) in enumerate(zip(images, labels, strict=True)):
+        try:
+            total += read_header(image.data, label=label).pixels
+        except ImageRejected as exc:
+            exc.field = f"images[{position}]"  # type: ignore[attr-defined]
+            raise
+    if total > settings.INTAKE_MAX_REQUEST_PIXELS:
+        exc = ImageRejected(
+            "too_many_pixels",
+            f"the images hold {total} pixels together, over the limit of {settings.INTAKE_MAX_REQUEST_PIXELS} "
+            "per request",
+        )
+        exc.field = "images"  # type: ignore[attr-defined]
+        raise exc
+    for position, (image, label) in enumerate(zip(images, labels, strict=True)):
         try:
             validated.append((image, validate_image(image.data, label=label)))
         except ImageRejected as exc:
