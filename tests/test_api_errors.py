@@ -41,6 +41,11 @@ def test_a_missing_trailing_slash_gets_a_hint(client):
     assert "did you mean /api/v1/cases/" in body["detail"]
 
 
+@pytest.mark.parametrize("path", ["/api/v1/cases/%0A/", "/api/v1/cases/i%0A%C3%88/", "/api/v1/%0D%0A"])
+def test_a_path_with_a_newline_is_a_problem_404_not_html(client, path):
+    problem(client.get(path), 404, "not_found")
+
+
 def test_a_malformed_case_id_is_a_problem_404(client):
     problem(client.get("/api/v1/cases/not-a-uuid/"), 404, "not_found")
 

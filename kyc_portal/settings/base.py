@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "csp",
     "liveness",
 ]
 
@@ -50,9 +51,45 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "kyc_portal.middleware.SecurityHeadersMiddleware",
+    "kyc_portal.middleware.SessionLifetimeMiddleware",
     # Last, as django-axes asks: turns a lockout flagged during authentication into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+
+# --- Browser security headers ------------------------------------------------------------------------
+# Content-Security-Policy (django-csp): scripts and styles only from the portal itself (no CDN, no inline
+# script); inline style *attributes* are allowed (score bars and face boxes are positioned by them), style
+# *elements* are not. A view that needs more (ReDoc injects its styles) widens it for itself with csp_update.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-elem": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Every powerful feature off unless a view says otherwise (kyc_portal/middleware.py).
+SECURITY_PERMISSIONS_POLICY = env.str(
+    "SECURITY_PERMISSIONS_POLICY",
+    default="camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "display-capture=(), interest-cohort=()",
+)
+# Console sessions: an idle timeout and an absolute lifetime (biometric data on screen).
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 ROOT_URLCONF = "kyc_portal.urls"
 WSGI_APPLICATION = "kyc_portal.wsgi.application"

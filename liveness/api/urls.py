@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from csp.decorators import csp_update
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from . import schema  # noqa: F401  (registers the API-key scheme with drf-spectacular)
 from .views import operator, partner, system
@@ -14,8 +15,23 @@ urlpatterns = [
     path("health", system.HealthApi.as_view(), name="health"),
     path("health/live", system.HealthLiveApi.as_view(), name="health-live"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # The split view serves Swagger UI's start-up code as a script of its own: no inline script, so the
+    # page runs under the portal's Content-Security-Policy. Swagger UI and ReDoc inject <style> elements
+    # (and ReDoc runs a worker from a blob:): those two pages get exactly these allowances, scripts stay 'self'.
+    path(
+        "docs/",
+        csp_update({"style-src-elem": ["'unsafe-inline'"]})(
+            SpectacularSwaggerSplitView.as_view(url_name="api:schema")
+        ),
+        name="docs",
+    ),
+    path(
+        "redoc/",
+        csp_update({"style-src-elem": ["'unsafe-inline'"], "worker-src": ["blob:"]})(
+            SpectacularRedocView.as_view(url_name="api:schema")
+        ),
+        name="redoc",
+    ),
     path("cases/", partner.CaseCollectionApi.as_view(), name="cases"),
     path("cases/<uuid:public_id>/", partner.CaseDetailApi.as_view(), name="case-detail"),
     path("cases/<uuid:public_id>/resubmit/", partner.CaseResubmitApi.as_view(), name="case-resubmit"),
@@ -36,5 +52,6 @@ urlpatterns = [
         operator.DecisionRefuseApi.as_view(),
         name="operator-decision-refuse",
     ),
-    re_path(r"^.*$", system.ApiNotFound.as_view(), name="not-found"),
+    # [\s\S]: a path may hold an encoded newline, which "." does not match (it fell through to HTML).
+    re_path(r"^[\s\S]*$", system.ApiNotFound.as_view(), name="not-found"),
 ]
