@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from django.urls import path, re_path
 from csp.decorators import csp_update
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from . import schema  # noqa: F401  (registers the API-key scheme with drf-spectacular)
@@ -20,9 +20,7 @@ urlpatterns = [
     # (and ReDoc runs a worker from a blob:): those two pages get exactly these allowances, scripts stay 'self'.
     path(
         "docs/",
-        csp_update({"style-src-elem": ["'unsafe-inline'"]})(
-            SpectacularSwaggerSplitView.as_view(url_name="api:schema")
-        ),
+        csp_update({"style-src-elem": ["'unsafe-inline'"]})(SpectacularSwaggerSplitView.as_view(url_name="api:schema")),
         name="docs",
     ),
     path(
