@@ -58,3 +58,28 @@ def test_production_never_serves_the_sandbox_by_default(tmp_path: Path) -> None:
     result = run_manage("shell", "-c", code, **production_env(tmp_path))
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-2:] == ["False", "False"]
+
+
+def test_production_refuses_to_start_with_a_malformed_evidence_key_and_never_prints_it(tmp_path: Path) -> None:
+    env = production_env(tmp_path)
+    good = env["EVIDENCE_ENCRYPTION_KEYS"]
+    env["EVIDENCE_ENCRYPTION_KEYS"] = f"{good},not-a-fernet-key-but-a-secret"
+    result = run_manage("check", **env)
+    assert result.returncode != 0
+    assert "key #2 of 2 is not a Fernet key" in result.stderr
+    assert "not-a-fernet-key-but-a-secret" not in result.stderr + result.stdout
+    assert good not in result.stderr + result.stdout
+
+
+def test_the_system_checks_report_bad_keys_and_finding_verdicts(settings) -> None:
+    from liveness.system_checks import portal_settings_check
+
+    settings.EVIDENCE_ENCRYPTION_KEYS = ["short"]
+    settings.FINDING_VERDICTS = {"face_mismatch": "live", "made_up": "spoof"}
+    messages = portal_settings_check()
+    assert [m.id for m in messages] == ["liveness.E001", "liveness.E002", "liveness.E002"]
+    assert "face_mismatch" in messages[1].msg
+    assert "made_up" in messages[2].msg
+    settings.EVIDENCE_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    settings.FINDING_VERDICTS = {"face_mismatch": "spoof"}
+    assert portal_settings_check() == []

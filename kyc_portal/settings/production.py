@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
+
+from liveness.system_checks import encryption_key_problems
+
 from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")  # required: ImproperlyConfigured when missing
 EVIDENCE_ENCRYPTION_KEYS = env.list("EVIDENCE_ENCRYPTION_KEYS")  # required
-if not EVIDENCE_ENCRYPTION_KEYS:
-    from django.core.exceptions import ImproperlyConfigured
-
-    raise ImproperlyConfigured("Set EVIDENCE_ENCRYPTION_KEYS (comma-separated Fernet keys, newest first).")
+# Refuse to start (gunicorn runs no system checks) rather than fail the first upload.
+_key_problems = encryption_key_problems(EVIDENCE_ENCRYPTION_KEYS)
+if _key_problems:
+    raise ImproperlyConfigured(
+        "; ".join(_key_problems) + " (EVIDENCE_ENCRYPTION_KEYS: comma-separated Fernet keys, newest first)"
+    )
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
