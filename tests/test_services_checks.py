@@ -332,3 +332,68 @@ def test_an_unknown_finding_code_is_refused_by_the_provider_interface():
 
     with pytest.raises(ValueError, match="unknown finding"):
         Finding("looks_odd", "no such code")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slow_provider_call_keeps_its_claim_by_renewing_a_short_lease(scripted, settings):
+    settings.CHECK_LEASE_SECONDS = 1
+    settings.CHECK_LEASE_RENEW_SECONDS = 0.2
+    seen: dict[str, object] = {}
+
+    def slow(request):
+        import time
+
+        time.sleep(1.6)  # longer than the lease: only renewals keep the claim
+        check = Check.objects.get(pk=request.check_id)
+        seen["lease_left"] = (check.lease_expires_at - timezone.now()).total_seconds()
+        seen["reclaimed"] = check_claim(check_id=request.check_id)
+        return ProviderResult(score=0.9)
+
+    scripted.script.append(slow)
+    case = new_case()
+    outcome = services.check_execute(check_id=only_check(case).pk)
+    assert outcome.state == "settled"
+    assert seen["reclaimed"] is None  # another worker could not take it mid-call
+    assert 0 < float(seen["lease_left"]) <= 1.0
+    check = only_check(case)
+    assert (check.status, check.attempts) == (CheckStatus.SUCCEEDED, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dead_workers_check_is_free_again_within_one_lease(scripted, settings):
+    settings.CHECK_LEASE_SECONDS = 1
+    case = new_case()
+    claimed = check_claim(check_id=only_check(case).pk)  # the worker claims, then dies: no renewals
+    assert claimed is not None
+    assert check_claim(check_id=claimed.pk) is None
+    Check.objects.filter(pk=claimed.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=0.01))
+    again = check_claim(check_id=claimed.pk)
+    assert again is not None
+    assert again.attempts == 2
+
+
+def test_no_renewal_thread_runs_when_renewal_is_off(settings):
+    from liveness.services.checks import LeaseKeeper
+
+    settings.CHECK_LEASE_RENEW_SECONDS = 0  # no thread at all when renewal is off
+    keeper = LeaseKeeper(1, 1)
+    with keeper:
+        pass
+    assert keeper._thread is None
+
+
+def test_recovery_defaults_meet_the_targets(settings):
+    # Worker kill: a lease plus a sweep; broker loss: the stale period plus a sweep (issue: <= 90 s, <= 2 min).
+    assert settings.CHECK_LEASE_SECONDS + settings.SWEEP_SECONDS <= 90
+    assert settings.CHECK_STALE_QUEUED_SECONDS + settings.SWEEP_SECONDS <= 120
+    assert settings.WEBHOOK_STALE_SECONDS + settings.SWEEP_SECONDS <= 120
+    assert settings.CHECK_LEASE_RENEW_SECONDS * 2 < settings.CHECK_LEASE_SECONDS
+
+
+def test_a_requeued_check_waits_a_stale_period_before_it_is_resent_again(scripted, no_broker):
+    case = new_case()
+    lost = only_check(case)
+    Check.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    no_broker.reset_mock()
+    assert services.checks_requeue_stale() == 1
+    assert services.checks_requeue_stale() == 0  # the next sweep does not resend it at once

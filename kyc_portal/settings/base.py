@@ -195,14 +195,21 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
 CHECK_RETRY_BACKOFF_BASE = env.float("CHECK_RETRY_BACKOFF_BASE", default=2.0)
 CHECK_RETRY_BACKOFF_MAX = env.float("CHECK_RETRY_BACKOFF_MAX", default=300.0)
 CHECK_DEFAULT_MAX_ATTEMPTS = env.int("CHECK_DEFAULT_MAX_ATTEMPTS", default=5)
-# A check claimed by a worker that died is claimable again after this many seconds.
-CHECK_LEASE_SECONDS = env.int("CHECK_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 30)
-# The sweeper re-enqueues checks left queued longer than this (a lost message, a broker restart).
-CHECK_STALE_QUEUED_SECONDS = env.int("CHECK_STALE_QUEUED_SECONDS", default=300)
+# A check claimed by a worker that died is claimable again after this many seconds. The running task renews
+# the lease every CHECK_LEASE_RENEW_SECONDS while its provider call is in flight, so a slow vendor call keeps
+# its claim up to the task's time limit, and a dead worker's check is free again within one lease.
+CHECK_LEASE_SECONDS = env.int("CHECK_LEASE_SECONDS", default=30)
+CHECK_LEASE_RENEW_SECONDS = env.float("CHECK_LEASE_RENEW_SECONDS", default=10.0)
+# The sweeper (every SWEEP_SECONDS) re-enqueues checks left queued longer than this (a lost message, a broker
+# restart) and webhook deliveries overdue by WEBHOOK_STALE_SECONDS. Recovery after a worker kill: at most a
+# lease plus a sweep (~45 s); after a broker loss: the stale period plus a sweep (~75 s).
+CHECK_STALE_QUEUED_SECONDS = env.int("CHECK_STALE_QUEUED_SECONDS", default=60)
+WEBHOOK_STALE_SECONDS = env.int("WEBHOOK_STALE_SECONDS", default=60)
+SWEEP_SECONDS = env.float("SWEEP_SECONDS", default=15.0)
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stale-checks": {"task": "liveness.tasks.requeue_stale_checks", "schedule": 60.0},
+    "requeue-stale-checks": {"task": "liveness.tasks.requeue_stale_checks", "schedule": SWEEP_SECONDS},
     "purge-expired-evidence": {"task": "liveness.tasks.purge_expired_evidence", "schedule": 3600.0},
-    "requeue-due-webhooks": {"task": "liveness.tasks.requeue_due_webhooks", "schedule": 60.0},
+    "requeue-due-webhooks": {"task": "liveness.tasks.requeue_due_webhooks", "schedule": SWEEP_SECONDS},
     "expire-idempotency-keys": {"task": "liveness.tasks.expire_idempotency_keys", "schedule": 3600.0},
 }
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -124,6 +125,52 @@ def check_request_build(check: Check) -> CheckRequest:
     )
 
 
+class LeaseKeeper:
+    """Renews a running check's lease every CHECK_LEASE_RENEW_SECONDS while its provider call is in flight.
+
+    The lease can then be short (CHECK_LEASE_SECONDS): a worker that dies stops renewing and its check is
+    claimable again within one lease, while a slow but live vendor call keeps its claim for as long as the
+    task's time limit allows. Renewal is conditional on (running, this attempt), like the settle: it never
+    revives a check that another worker has re-claimed. The thread touches the database only when a renewal
+    is due, and closes its own connection when it stops.
+    """
+
+    def __init__(self, check_id: int, token: int) -> None:
+        self.check_id = check_id
+        self.token = token
+        self.renewals = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> LeaseKeeper:
+        if settings.CHECK_LEASE_RENEW_SECONDS > 0:
+            self._thread = threading.Thread(target=self._run, name=f"lease-{self.check_id}", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(settings.CHECK_LEASE_RENEW_SECONDS):
+                try:
+                    renewed = Check.objects.filter(
+                        pk=self.check_id, status=CheckStatus.RUNNING, attempts=self.token
+                    ).update(lease_expires_at=timezone.now() + timedelta(seconds=settings.CHECK_LEASE_SECONDS))
+                except DatabaseError as exc:  # the next renewal tries again; the lease bounds the damage
+                    logger.warning("check %s: lease renewal failed: %s", self.check_id, type(exc).__name__)
+                    continue
+                if not renewed:
+                    return  # settled, or re-claimed by another worker: nothing left to keep
+                self.renewals += 1
+        finally:
+            if settings.CHECK_LEASE_RENEW_SECONDS > 0:
+                connection.close()
+
+
 def check_execute(*, check_id: int) -> ExecuteOutcome:
     """Claim the check, call its provider, settle it; then decide the case if it was the last one."""
     check = check_claim(check_id=check_id)
@@ -131,8 +178,9 @@ def check_execute(*, check_id: int) -> ExecuteOutcome:
         return ExecuteOutcome("not_claimed")
     token = check.attempts
     try:
-        request = check_request_build(check)
-        result = get_provider(check.provider).check(request)
+        with LeaseKeeper(check.pk, token):
+            request = check_request_build(check)
+            result = get_provider(check.provider).check(request)
     except ProviderError as exc:
         return _check_handle_error(check, token, exc)
     except EvidenceUnavailable as exc:
@@ -337,6 +385,10 @@ def checks_requeue_stale() -> int:
     ).values_list("pk", "status", "attempts", "max_attempts")
     count = 0
     for check_id, status, attempts, max_attempts in stale:
+        if status == CheckStatus.QUEUED:
+            # Marked as re-sent now: a check still waiting in a long queue is re-sent once per stale period,
+            # not at every sweep.
+            Check.objects.filter(pk=check_id, status=CheckStatus.QUEUED).update(next_attempt_at=now)
         if status == CheckStatus.RUNNING and attempts >= max_attempts:
             # A worker died on the last attempt: fail it so the case reaches review rather than hanging.
             check_fail(

@@ -50,8 +50,6 @@ EVENT_ID_HEADER = "Kyc-Event-Id"
 EVENT_TYPE_HEADER = "Kyc-Event"
 ATTEMPT_HEADER = "Kyc-Delivery-Attempt"
 EVENTS = ("case.decided", "case.resubmission_requested")
-#: A due delivery still pending this long after its time lost its message: the sweeper resends it.
-STALE_AFTER = timedelta(minutes=5)
 #: Tolerance for a task that runs a little before its due time (clock skew between hosts).
 EARLY_TOLERANCE = timedelta(seconds=5)
 MAX_EXCERPT = 1000
@@ -427,7 +425,11 @@ def webhooks_requeue_due() -> int:
     now = timezone.now()
     due = list(
         WebhookDelivery.objects.filter(
-            Q(status=WebhookDeliveryStatus.PENDING, next_attempt_at__lt=now - STALE_AFTER)
+            # A due delivery still pending WEBHOOK_STALE_SECONDS after its time lost its message: resend it.
+            Q(
+                status=WebhookDeliveryStatus.PENDING,
+                next_attempt_at__lt=now - timedelta(seconds=settings.WEBHOOK_STALE_SECONDS),
+            )
             | Q(status=WebhookDeliveryStatus.SENDING, lease_expires_at__lt=now)
         ).values_list("pk", flat=True)[:1000]
     )
