@@ -19,7 +19,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
 SESSION_STARTED_KEY = "_session_started_at"
@@ -54,4 +55,38 @@ class SessionLifetimeMiddleware:
                 request.session[SESSION_STARTED_KEY] = now
             elif now - float(started) > settings.SESSION_ABSOLUTE_SECONDS:
                 logout(request)
+        return self.get_response(request)
+
+
+class RequestBodyLimitMiddleware:
+    """Refuses a request whose declared body is larger than any valid submission (every image at its maximum)
+    with 413, before anything reads it: the CSRF check would otherwise parse a console upload of any size,
+    and the form would read it into memory. API requests get a problem+json answer; the parsers also bound
+    bodies sent without a Content-Length while reading, and the upload form bounds each file by its size."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from liveness.api.parsers import multipart_body_limit
+
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        limit = multipart_body_limit()
+        if declared > limit:
+            detail = f"the request body ({declared} bytes) is over the limit of {limit} bytes"
+            if request.path_info.startswith("/api/"):
+                body = {
+                    "type": "urn:kyc-portal:problem:payload_too_large",
+                    "title": "Payload Too Large",
+                    "status": 413,
+                    "detail": detail,
+                    "code": "payload_too_large",
+                }
+                return JsonResponse(body, status=413, content_type="application/problem+json")
+            response = render(request, "413.html", {"detail": detail, "limit_mb": limit // 1_000_000}, status=413)
+            response["Connection"] = "close"  # the unread body is not for this connection to carry on with
+            return response
         return self.get_response(request)

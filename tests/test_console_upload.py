@@ -140,3 +140,42 @@ def test_uploading_needs_the_add_case_permission(client: Client, scripted) -> No
     assert client.get(reverse("case_upload")).status_code == 403
     assert client.post(reverse("case_upload"), {"kind": "selfie", "selfie": _jpeg()}).status_code == 403
     assert not Case.objects.exists()
+
+
+def test_an_oversized_upload_is_refused_from_its_content_length_before_anything_reads_it(
+    operator_client: Client, scripted, monkeypatch
+) -> None:
+    from django.http.request import HttpRequest
+
+    def never_read(self):  # the body must not be parsed (the CSRF check would otherwise read it all)
+        raise AssertionError("the oversized body was read")
+
+    monkeypatch.setattr(HttpRequest, "_load_post_and_files", never_read)
+    response = operator_client.post(
+        reverse("case_upload"),
+        data=b"x" * 16,
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH="400000000",
+    )
+    assert response.status_code == 413
+    assert "Nothing was read or stored" in response.content.decode()
+    assert Case.objects.count() == 0
+
+
+def test_an_oversized_api_body_is_a_problem_413_before_parsing(client: Client) -> None:
+    response = client.post("/api/v1/cases/", data=b"{}", content_type="application/json", CONTENT_LENGTH="400000000")
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "payload_too_large"
+
+
+def test_an_image_over_the_per_image_limit_is_refused_by_its_size(
+    operator_client: Client, scripted, settings
+) -> None:
+    settings.INTAKE_MAX_BYTES = 1000
+    big = SimpleUploadedFile("selfie.jpg", image_bytes(width=400, height=300), content_type="image/jpeg")
+    assert big.size > 1000
+    response = operator_client.post(reverse("case_upload"), {"kind": "selfie", "selfie": big})
+    assert response.status_code == 400
+    assert "over the limit of 1000 bytes per image" in response.content.decode()
+    assert Case.objects.count() == 0

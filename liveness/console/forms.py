@@ -181,14 +181,27 @@ class ProviderSettingForm(forms.Form):
 PARAMETER_CHOICES = [("", "— parameter —"), *((p, p) for p in FACE_PARAMETERS)]
 
 
+class ImageFileField(forms.FileField):
+    """A file refused by its size before any of it is read (the upload handler knows the size)."""
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        upload = super().clean(data, initial)
+        limit = settings.INTAKE_MAX_BYTES
+        if upload is not None and getattr(upload, "size", 0) > limit:
+            raise forms.ValidationError(
+                f"{upload.size} bytes is over the limit of {limit} bytes per image", code="too_large"
+            )
+        return upload
+
+
 class UploadForm(forms.Form):
     """A case from the console: one selfie, an ID document (+ optional selfie), or active frames."""
 
     kind = forms.ChoiceField(choices=CaseKind.choices, widget=forms.RadioSelect, initial=CaseKind.SELFIE)
     external_ref = forms.CharField(required=False, max_length=200, label="Reference (optional)")
-    selfie = forms.FileField(required=False, label="Selfie")
-    id_front = forms.FileField(required=False, label="ID document (front)")
-    id_selfie = forms.FileField(required=False, label="Selfie to match (optional)")
+    selfie = ImageFileField(required=False, label="Selfie")
+    id_front = ImageFileField(required=False, label="ID document (front)")
+    id_selfie = ImageFileField(required=False, label="Selfie to match (optional)")
     country_code = forms.CharField(required=False, max_length=10)
     card_code = forms.CharField(required=False, max_length=40)
     success_threshold = forms.IntegerField(
@@ -199,7 +212,7 @@ class UploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.frame_count = settings.INTAKE_MAX_FRAMES
         for i in range(self.frame_count):
-            self.fields[f"frame_{i}"] = forms.FileField(required=False, label=f"Frame {i + 1}")
+            self.fields[f"frame_{i}"] = ImageFileField(required=False, label=f"Frame {i + 1}")
             self.fields[f"parameter_{i}"] = forms.ChoiceField(
                 required=False, choices=PARAMETER_CHOICES, label=f"Parameter {i + 1}"
             )
