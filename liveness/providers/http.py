@@ -1,4 +1,5 @@
-"""The one outbound HTTP seam. Every vendor call goes through :func:`send`, always with a timeout.
+"""Vendors over HTTP. Every vendor call goes through :func:`send`, which uses the portal's one outbound seam
+(:mod:`liveness.outbound`) and turns its transport errors into retryable provider errors.
 
 Vendor adapters subclass :class:`HttpProvider`: they *build* an :class:`OutboundRequest` from the
 check request, and *parse* a successful response into a ProviderResult. Classifying failures into
@@ -8,18 +9,13 @@ retryable and permanent happens here once, with a hook for vendor quirks (Kairos
 from __future__ import annotations
 
 import abc
-import json
 import logging
-import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
-import requests
-
+from .. import outbound
+from ..outbound import HttpResponse, OutboundRequest
 from .base import (
     CheckRequest,
     PermanentProviderError,
@@ -34,78 +30,14 @@ logger = logging.getLogger(__name__)
 
 #: Keep at most this much of an error body for the operator (vendor bodies can be large).
 MAX_KEPT_BODY = 8192
-USER_AGENT = "kyc-liveness-portal/1.0"
-
-_session: requests.Session | None = None
-
-
-def _get_session() -> requests.Session:
-    # One pooled session per process: keep-alive to vendors matters at volume.
-    global _session
-    if _session is None:
-        _session = requests.Session()
-        _session.headers["User-Agent"] = USER_AGENT
-    return _session
-
-
-@dataclass
-class OutboundRequest:
-    method: str
-    url: str
-    headers: dict[str, str] = field(default_factory=dict)
-    # bytes: a body sent exactly as given (webhooks sign the very bytes they send).
-    data: Mapping[str, Any] | bytes | None = None
-    files: Sequence[tuple[str, tuple[str, bytes, str]]] | None = None
-    json_body: Any = None
-    #: What the adapter did to build the request (re-encoding, fields sent); no secrets, no image bytes.
-    #: Kept in the result's details under "request" so the operator sees what the vendor was shown.
-    notes: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class HttpResponse:
-    status_code: int
-    headers: Mapping[str, str]
-    body: bytes
-    latency_ms: int
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 def send(request: OutboundRequest, *, timeout: float) -> HttpResponse:
-    """Send one request. Network failures become RetryableProviderError; no status check here."""
-    if timeout <= 0:
-        raise ValueError("a vendor call always has a positive timeout")
-    started = time.monotonic()
+    """A vendor call through the portal's one outbound seam; no answer at all is worth another try later."""
     try:
-        response = _get_session().request(
-            request.method,
-            request.url,
-            headers=request.headers,
-            data=request.data,
-            files=request.files,
-            json=request.json_body,
-            timeout=(min(5.0, timeout), timeout),
-            allow_redirects=False,
-        )
-    except requests.Timeout as exc:
-        latency = int((time.monotonic() - started) * 1000)
-        raise RetryableProviderError(f"timed out after {timeout:g}s", code="timeout", latency_ms=latency) from exc
-    except requests.ConnectionError as exc:
-        latency = int((time.monotonic() - started) * 1000)
-        raise RetryableProviderError(
-            f"connection failed: {type(exc).__name__}", code="connection_error", latency_ms=latency
-        ) from exc
-    latency = int((time.monotonic() - started) * 1000)
-    logger.info(
-        "vendor call %s %s -> %s in %sms", request.method, _url_for_log(request.url), response.status_code, latency
-    )
-    return HttpResponse(response.status_code, response.headers, response.content, latency)
+        return outbound.send(request, timeout=timeout)
+    except outbound.TransportError as exc:
+        raise RetryableProviderError(exc.message, code=exc.code, latency_ms=exc.latency_ms) from exc
 
 
 def retry_after(response: HttpResponse) -> float | None:
@@ -122,12 +54,6 @@ def retry_after(response: HttpResponse) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _url_for_log(url: str) -> str:
-    # Scheme and host only: a query string or a path may carry a token (some webhook URLs do).
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
 
 
 class HttpProvider(Provider):
@@ -226,3 +152,6 @@ class HttpProvider(Provider):
                 status_code=response.status_code,
                 latency_ms=response.latency_ms,
             ) from exc
+
+
+__all__ = ["MAX_KEPT_BODY", "HttpProvider", "HttpResponse", "OutboundRequest", "retry_after", "send"]

@@ -38,8 +38,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ..models import Case, Check, Partner, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
-from ..providers.base import ProviderError
-from ..providers.http import OutboundRequest, send
+from ..outbound import OutboundRequest, TransportError, send
 from .audit import audit_record
 
 logger = logging.getLogger(__name__)
@@ -284,8 +283,14 @@ def _post(delivery: WebhookDelivery, token: int) -> _AttemptResult:
         ATTEMPT_HEADER: str(token),
     }
     try:
-        response = send(OutboundRequest("POST", delivery.url, headers=headers, data=body), timeout=_timeout())
-    except ProviderError as exc:
+        # The address is checked again on the connection actually opened: the name may resolve differently
+        # now than when the URL was checked (DNS rebinding).
+        response = send(
+            OutboundRequest("POST", delivery.url, headers=headers, data=body),
+            timeout=_timeout(),
+            public_only=not settings.WEBHOOK_ALLOW_INSECURE_URLS,
+        )
+    except TransportError as exc:
         return _AttemptResult(started, latency_ms=exc.latency_ms, error=f"{exc.code}: {exc.message}")
     result = _AttemptResult(
         started,

@@ -1,0 +1,200 @@
+"""The one outbound HTTP seam of the portal: vendor calls and webhook deliveries, always with a timeout.
+
+It knows nothing of providers or webhooks: failures are its own transport errors (:class:`OutboundTimeout`,
+:class:`OutboundConnectionError`, :class:`BlockedAddress`), which each caller translates (a vendor call into
+a retryable provider error, a webhook attempt into a recorded failure).
+
+**Address guard.** ``send(..., public_only=True)`` refuses to talk to anything but a public address, checked on
+the connection actually opened (the socket's peer), not on an earlier DNS answer: a name that resolves to a
+public address when the URL is checked and to 127.0.0.1 when the request is made (DNS rebinding) is refused at
+connect time, before a byte of the request is sent. (As healthchecks' ``hc/lib/curl.py`` does with libcurl's
+open-socket callback.) Behind an outbound HTTP proxy the peer is the proxy; the guard then checks the proxy.
+
+One pooled session per kind of send and per process (keep-alive to vendors matters at volume); urllib3's pools
+are thread-safe, so a threaded worker shares them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "kyc-liveness-portal/1.0"
+
+
+class TransportError(Exception):
+    """No HTTP response was had. ``latency_ms`` is how long it took to find out."""
+
+    code = "transport_error"
+
+    def __init__(self, message: str, *, latency_ms: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.latency_ms = latency_ms
+
+
+class OutboundTimeout(TransportError):
+    code = "timeout"
+
+
+class OutboundConnectionError(TransportError):
+    code = "connection_error"
+
+
+class BlockedAddress(TransportError):
+    """The connection reached a non-public address while ``public_only`` was asked for."""
+
+    code = "blocked_address"
+
+
+@dataclass
+class OutboundRequest:
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    # bytes: a body sent exactly as given (webhooks sign the very bytes they send).
+    data: Mapping[str, Any] | bytes | None = None
+    files: Sequence[tuple[str, tuple[str, bytes, str]]] | None = None
+    json_body: Any = None
+    #: What the adapter did to build the request (re-encoding, fields sent); no secrets, no image bytes.
+    #: Kept in the result's details under "request" so the operator sees what the vendor was shown.
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class HttpResponse:
+    status_code: int
+    headers: Mapping[str, str]
+    body: bytes
+    latency_ms: int
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def is_public(address: str) -> bool:
+    """True for a globally routable unicast address (IPv4-mapped IPv6 judged by its IPv4 address)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return bool(ip.is_global) and not ip.is_multicast
+
+
+class _BlockedPeer(Exception):
+    """Raised inside urllib3 (not an OSError, so it is neither retried nor wrapped) and translated in send()."""
+
+    def __init__(self, peer: str) -> None:
+        super().__init__(peer)
+        self.peer = peer
+
+
+class _GuardMixin:
+    def _new_conn(self) -> Any:
+        sock = super()._new_conn()  # type: ignore[misc]
+        peer = str(sock.getpeername()[0])
+        if not is_public(peer):
+            sock.close()
+            raise _BlockedPeer(peer)
+        return sock
+
+
+class _GuardedHTTPConnection(_GuardMixin, HTTPConnection):
+    pass
+
+
+class _GuardedHTTPSConnection(_GuardMixin, HTTPSConnection):
+    pass
+
+
+class _GuardedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTPConnection
+
+
+class _GuardedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
+
+
+class _PublicOnlyAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _GuardedHTTPConnectionPool,
+            "https": _GuardedHTTPSConnectionPool,
+        }
+
+
+_sessions: dict[bool, requests.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def _session(public_only: bool) -> requests.Session:
+    session = _sessions.get(public_only)
+    if session is None:
+        with _sessions_lock:
+            session = _sessions.get(public_only)
+            if session is None:
+                session = requests.Session()
+                session.headers["User-Agent"] = USER_AGENT
+                if public_only:
+                    adapter = _PublicOnlyAdapter()
+                    session.mount("http://", adapter)
+                    session.mount("https://", adapter)
+                _sessions[public_only] = session
+    return session
+
+
+def send(request: OutboundRequest, *, timeout: float, public_only: bool = False) -> HttpResponse:
+    """Send one request (no redirects followed, no status check). Raises a TransportError without a response."""
+    if timeout <= 0:
+        raise ValueError("an outbound call always has a positive timeout")
+    started = time.monotonic()
+
+    def elapsed() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    try:
+        response = _session(public_only).request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            data=request.data,
+            files=request.files,
+            json=request.json_body,
+            timeout=(min(5.0, timeout), timeout),
+            allow_redirects=False,
+        )
+    except _BlockedPeer as exc:
+        raise BlockedAddress(
+            f"{urlsplit(request.url).hostname} connected to the non-public address {exc.peer}", latency_ms=elapsed()
+        ) from None
+    except requests.Timeout as exc:
+        raise OutboundTimeout(f"timed out after {timeout:g}s", latency_ms=elapsed()) from exc
+    except requests.ConnectionError as exc:
+        raise OutboundConnectionError(f"connection failed: {type(exc).__name__}", latency_ms=elapsed()) from exc
+    latency = elapsed()
+    logger.info("outbound %s %s -> %s in %sms", request.method, url_for_log(request.url), response.status_code, latency)
+    return HttpResponse(response.status_code, response.headers, response.content, latency)
+
+
+def url_for_log(url: str) -> str:
+    # Scheme and host only: a query string or a path may carry a token (some webhook URLs do).
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
