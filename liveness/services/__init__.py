@@ -5,6 +5,7 @@ from .cases import (
     FACE_PARAMETERS,
     CaseCreated,
     CaseInputError,
+    CaseStateConflict,
     IdempotencyConflict,
     IncomingImage,
     case_create,
@@ -18,6 +19,7 @@ from .decisions import (
     decision_record,
     decision_refuse,
 )
+from .errors import Conflict, Invalid, NotFound, PermissionDenied, ServiceError, Stale, Unprocessable
 from .providers import provider_config, provider_setting_get, providers_available, workflow_providers
 from .resubmission import case_resubmit
 
@@ -25,10 +27,18 @@ __all__ = [
     "FACE_PARAMETERS",
     "CaseCreated",
     "CaseInputError",
+    "CaseStateConflict",
+    "Conflict",
     "DecisionError",
     "ExecuteOutcome",
     "IdempotencyConflict",
     "IncomingImage",
+    "Invalid",
+    "NotFound",
+    "PermissionDenied",
+    "ServiceError",
+    "Stale",
+    "Unprocessable",
     "audit_record",
     "case_close",
     "case_create",

@@ -41,6 +41,7 @@ from ..models import Case, Check, Partner, WebhookAttempt, WebhookDelivery, Webh
 from ..providers.base import ProviderError
 from ..providers.http import OutboundRequest, send
 from .audit import audit_record
+from .errors import Conflict
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +58,8 @@ EARLY_TOLERANCE = timedelta(seconds=5)
 MAX_EXCERPT = 1000
 
 
-class WebhookError(ValueError):
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
+class WebhookError(Conflict):
+    """A refusal of this service (see services.errors); ``code`` says which."""
 
 
 @dataclass(frozen=True)
