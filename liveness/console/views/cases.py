@@ -189,7 +189,7 @@ def case_decide(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             )
         except ServiceError as exc:
             if not service_error_shown(request, exc, form):
-                # The case moved on (or is held by someone else): nothing changed; show its current state.
+                # The case moved on since the page was drawn: nothing changed; show its current state.
                 return redirect("case_detail", public_id=public_id)
         else:
             if decision.approval_status == ApprovalStatus.PENDING:
