@@ -8,11 +8,13 @@ Everything that coordinates several rows lives in ``liveness.services``.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class IllegalTransition(Exception):
@@ -103,6 +105,39 @@ class Partner(models.Model):
         return self.name
 
 
+#: The fields an operator's decision depends on. Saving a case with any of them (or a full save) bumps
+#: ``Case.version``; claims.py bumps it in its own conditional UPDATEs when the claim holder changes.
+VERSIONED_FIELDS = frozenset({"status", "final_verdict", "decided_by", "claimed_by"})
+
+
+class CaseQuerySet(models.QuerySet["Case"]):
+    """Claims read in one place: an unexpired ``claimed_by`` is an active claim; an expired one is free."""
+
+    def claim_active(self, now: datetime | None = None) -> CaseQuerySet:
+        return self.filter(claimed_by__isnull=False, claim_expires_at__gt=now or timezone.now())
+
+    def claimed_by(self, user: Any, now: datetime | None = None) -> CaseQuerySet:
+        """Cases ``user`` holds an unexpired claim on."""
+        return self.filter(claimed_by=user, claim_expires_at__gt=now or timezone.now())
+
+    def free(self, now: datetime | None = None) -> CaseQuerySet:
+        """Cases nobody holds an unexpired claim on."""
+        return self.filter(
+            Q(claimed_by__isnull=True)
+            | Q(claim_expires_at__isnull=True)
+            | Q(claim_expires_at__lte=now or timezone.now())
+        )
+
+    def free_or_claimed_by(self, user: Any, now: datetime | None = None) -> CaseQuerySet:
+        now = now or timezone.now()
+        return self.filter(
+            Q(claimed_by__isnull=True)
+            | Q(claim_expires_at__isnull=True)
+            | Q(claim_expires_at__lte=now)
+            | Q(claimed_by=user)
+        )
+
+
 class Case(models.Model):
     """One verification: the evidence a partner or an operator submitted, and its outcome."""
 
@@ -139,6 +174,11 @@ class Case(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     claim_expires_at = models.DateTimeField(null=True, blank=True)
+    # Optimistic concurrency for decisions: bumped (atomically, F() + 1) on every change of status, final
+    # verdict, deciding operator or claim holder. A decision names the version it was made on.
+    version = models.PositiveIntegerField(
+        default=1, help_text="Bumped on every change of status, final verdict, decider or claim holder."
+    )
 
     idempotency_key = models.CharField(max_length=200, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)
@@ -147,6 +187,8 @@ class Case(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CaseQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -174,6 +216,26 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} case {self.public_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saving a versioned field bumps ``version`` in the same UPDATE (``version = version + 1``)."""
+        update_fields = kwargs.get("update_fields")
+        touched = update_fields is None or bool(VERSIONED_FIELDS & {name.removesuffix("_id") for name in update_fields})
+        if self._state.adding or self.pk is None or not touched:
+            super().save(*args, **kwargs)
+            return
+        self.version = models.F("version") + 1
+        if update_fields is not None:
+            kwargs["update_fields"] = [*update_fields, "version"]
+        super().save(*args, **kwargs)
+        self.refresh_from_db(fields=["version"])
+
+    def claim_holder_id(self, now: datetime | None = None) -> int | None:
+        """The id of the user holding an unexpired claim, or None."""
+        expires = self.claim_expires_at
+        if self.claimed_by_id is not None and expires is not None and expires > (now or timezone.now()):
+            return self.claimed_by_id
+        return None
 
     def can_transition(self, target: str) -> bool:
         return target in CASE_TRANSITIONS[self.status]

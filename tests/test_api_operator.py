@@ -24,6 +24,11 @@ def decide_url(case: Case) -> str:
     return f"/api/v1/operator/cases/{case.public_id}/decisions/"
 
 
+def on(case: Case, **body) -> dict:
+    """A decision body naming the case's current version (as a client that just read it would)."""
+    return {**body, "expected_version": Case.objects.get(pk=case.pk).version}
+
+
 @pytest.fixture
 def op(operator):
     return client_for(user_key(operator))
@@ -67,7 +72,7 @@ def test_the_queue_filters_by_status_and_partner(op):
 def test_an_operator_decides_a_review_case(op, operator):
     case = case_in(CaseStatus.NEEDS_REVIEW, Verdict.NEEDS_REVIEW)
 
-    response = op.post(decide_url(case), {"verdict": "live", "reason": "clear selfie"}, format="json")
+    response = op.post(decide_url(case), on(case, verdict="live", reason="clear selfie"), format="json")
 
     assert response.status_code == 201
     body = response.json()
@@ -80,7 +85,7 @@ def test_an_operator_decides_a_review_case(op, operator):
 
 def test_an_override_without_a_reason_is_400_naming_the_field(op):
     case = case_in(CaseStatus.DECIDED, Verdict.LIVE, Verdict.LIVE)
-    response = op.post(decide_url(case), {"verdict": "spoof"}, format="json")
+    response = op.post(decide_url(case), on(case, verdict="spoof"), format="json")
     assert response.status_code == 400
     assert response["Content-Type"] == PROBLEM
     body = response.json()
@@ -91,7 +96,7 @@ def test_an_override_without_a_reason_is_400_naming_the_field(op):
 
 def test_a_four_eyes_override_waits_for_another_supervisor(op, sup, sup2, supervisor):
     case = case_in(CaseStatus.DECIDED, Verdict.SPOOF, Verdict.SPOOF)
-    asked = sup.post(decide_url(case), {"verdict": "live", "reason": "twin, verified by phone"}, format="json")
+    asked = sup.post(decide_url(case), on(case, verdict="live", reason="twin, verified by phone"), format="json")
     assert asked.status_code == 201
     assert asked.json()["approval_status"] == "pending"
     assert asked.json()["case_status"] == "pending_approval"
@@ -117,7 +122,7 @@ def test_a_four_eyes_override_waits_for_another_supervisor(op, sup, sup2, superv
 
 def test_refusing_an_override_needs_a_note_and_returns_the_case_to_review(sup, sup2):
     case = case_in(CaseStatus.DECIDED, Verdict.SPOOF, Verdict.SPOOF)
-    decision_id = sup.post(decide_url(case), {"verdict": "live", "reason": "looks real"}, format="json").json()["id"]
+    decision_id = sup.post(decide_url(case), on(case, verdict="live", reason="looks real"), format="json").json()["id"]
     url = f"/api/v1/operator/decisions/{decision_id}/refuse/"
 
     no_note = sup2.post(url, {}, format="json")
@@ -133,7 +138,7 @@ def test_refusing_an_override_needs_a_note_and_returns_the_case_to_review(sup, s
 
 def test_an_operator_without_approval_rights_cannot_approve(op, sup):
     case = case_in(CaseStatus.DECIDED, Verdict.SPOOF, Verdict.SPOOF)
-    decision_id = sup.post(decide_url(case), {"verdict": "live", "reason": "r"}, format="json").json()["id"]
+    decision_id = sup.post(decide_url(case), on(case, verdict="live", reason="r"), format="json").json()["id"]
     response = op.post(f"/api/v1/operator/decisions/{decision_id}/approve/", {}, format="json")
     assert response.status_code == 403
     assert response.json()["code"] == "supervisor_required"
@@ -141,14 +146,14 @@ def test_an_operator_without_approval_rights_cannot_approve(op, sup):
 
 def test_deciding_a_case_still_processing_is_409(op):
     case = case_in(CaseStatus.PROCESSING, "")
-    response = op.post(decide_url(case), {"verdict": "live"}, format="json")
+    response = op.post(decide_url(case), on(case, verdict="live"), format="json")
     assert response.status_code == 409
     assert response.json()["code"] == "invalid_state"
 
 
 def test_an_unknown_verdict_is_400(op):
     case = case_in(CaseStatus.NEEDS_REVIEW, Verdict.NEEDS_REVIEW)
-    response = op.post(decide_url(case), {"verdict": "needs_review"}, format="json")
+    response = op.post(decide_url(case), on(case, verdict="needs_review"), format="json")
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["verdict"]
 
@@ -164,7 +169,7 @@ def test_unknown_cases_and_decisions_are_404(op, sup):
 
 def test_an_operator_sees_any_case_with_its_decisions_but_no_images(op, operator):
     case = case_in(CaseStatus.NEEDS_REVIEW, Verdict.NEEDS_REVIEW)
-    op.post(decide_url(case), {"verdict": "resubmit", "reason": "blurred"}, format="json")
+    op.post(decide_url(case), on(case, verdict="resubmit", reason="blurred"), format="json")
     body = op.get(f"/api/v1/operator/cases/{case.public_id}/").json()
     assert body["status"] == CaseStatus.RESUBMISSION_REQUESTED
     assert body["resubmission_count"] == 1

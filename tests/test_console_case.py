@@ -170,8 +170,13 @@ def test_the_timeline_lists_the_audit_trail(operator_client: Client, scripted) -
 # --- decisions -----------------------------------------------------------------------------------
 
 
-def _decide(client: Client, case: Case, verdict: str, reason: str = ""):
-    return client.post(reverse("case_decide", args=[case.public_id]), {"verdict": verdict, "reason": reason})
+def _decide(client: Client, case: Case, verdict: str, reason: str = "", version: int | None = None):
+    """Post the decision form as the case page draws it: with the case's current version hidden in it."""
+    version = Case.objects.get(pk=case.pk).version if version is None else version
+    return client.post(
+        reverse("case_decide", args=[case.public_id]),
+        {"verdict": verdict, "reason": reason, "expected_version": version},
+    )
 
 
 def test_an_operator_decides_a_case_waiting_for_review(operator_client: Client, olga, scripted) -> None:
@@ -188,7 +193,9 @@ def test_overriding_the_automatic_verdict_needs_a_reason(operator_client: Client
     case = pipeline_case(scripted, results=[scripted_result(0.9)])  # auto live
     response = _decide(operator_client, case, Verdict.SPOOF)
     assert response.status_code == 400
-    assert "a reason is required when the verdict differs from the automatic one" in response.content.decode()
+    assert "a reason is required to change the current verdict (live, decided by the policy)" in (
+        response.content.decode()
+    )
     case.refresh_from_db()
     assert (case.status, case.final_verdict) == (CaseStatus.DECIDED, Verdict.LIVE)
 

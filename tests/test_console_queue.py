@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from liveness.console import services as console_services
 from liveness.console.selectors import Cursor, QueueFilters, queue_page
 from liveness.models import AuditEvent, Case, CaseStatus, Verdict
+from liveness.services import claims
 from tests.console_support import pipeline_case, scripted_result
 from tests.factories import CaseFactory, CheckFactory, PartnerFactory
 
@@ -239,25 +239,28 @@ def test_claiming_a_case_shows_who_works_on_it(client: Client, role_user) -> Non
 def test_a_second_operator_cannot_take_a_claimed_case(client: Client, role_user) -> None:
     olga, omar = role_user("operator", "olga"), role_user("operator", "omar")
     case = _case()
-    console_services.case_claim(case=case, user=olga)
+    claims.case_claim(case=case, user=olga)
     client.force_login(omar)
     response = client.post(reverse("case_claim", args=[case.public_id]), follow=True)
     assert b"olga is working on this case" in response.content
     case.refresh_from_db()
     assert case.claimed_by == olga
     # Nor decide it behind the claim.
-    decided = client.post(reverse("case_decide", args=[case.public_id]), {"verdict": "spoof", "reason": "x"})
+    decided = client.post(
+        reverse("case_decide", args=[case.public_id]),
+        {"verdict": "spoof", "reason": "x", "expected_version": Case.objects.get(pk=case.pk).version},
+    )
     assert decided.status_code == 400
-    assert b"another operator has claimed this case" in decided.content
+    assert b"olga is working on this case" in decided.content
     assert Case.objects.get(pk=case.pk).status == CaseStatus.NEEDS_REVIEW
 
 
 def test_an_expired_claim_can_be_taken_over(role_user) -> None:
     olga, omar = role_user("operator", "olga"), role_user("operator", "omar")
     case = _case()
-    console_services.case_claim(case=case, user=olga)
+    claims.case_claim(case=case, user=olga)
     Case.objects.filter(pk=case.pk).update(claim_expires_at=timezone.now() - timedelta(seconds=1))
-    console_services.case_claim(case=case, user=omar)
+    claims.case_claim(case=case, user=omar)
     assert Case.objects.get(pk=case.pk).claimed_by == omar
 
 
@@ -265,24 +268,24 @@ def test_a_claim_is_a_conditional_update_so_only_one_of_two_racers_wins(role_use
     olga, omar = role_user("operator", "olga"), role_user("operator", "omar")
     case = _case()
     stale_copy_for_omar = Case.objects.get(pk=case.pk)  # loaded before olga's claim, as in a race
-    console_services.case_claim(case=case, user=olga)
-    with pytest.raises(console_services.ClaimError) as refused:
-        console_services.case_claim(case=stale_copy_for_omar, user=omar)
+    claims.case_claim(case=case, user=olga)
+    with pytest.raises(claims.ClaimError) as refused:
+        claims.case_claim(case=stale_copy_for_omar, user=omar)
     assert refused.value.code == "claimed"
     assert Case.objects.get(pk=case.pk).claimed_by == olga
 
 
 def test_decided_cases_cannot_be_claimed(role_user) -> None:
     case = _case(CaseStatus.DECIDED)
-    with pytest.raises(console_services.ClaimError) as refused:
-        console_services.case_claim(case=case, user=role_user("operator", "olga"))
+    with pytest.raises(claims.ClaimError) as refused:
+        claims.case_claim(case=case, user=role_user("operator", "olga"))
     assert refused.value.code == "not_claimable"
 
 
 def test_releasing_returns_the_case_to_the_queue(client: Client, role_user) -> None:
     olga = role_user("operator", "olga")
     case = _case()
-    console_services.case_claim(case=case, user=olga)
+    claims.case_claim(case=case, user=olga)
     client.force_login(olga)
     client.post(reverse("case_release", args=[case.public_id]))
     assert Case.objects.get(pk=case.pk).claimed_by is None
@@ -292,7 +295,7 @@ def test_releasing_returns_the_case_to_the_queue(client: Client, role_user) -> N
 def test_an_operator_cannot_release_someone_elses_claim_but_a_supervisor_can(client: Client, role_user) -> None:
     olga, omar, sam = role_user("operator", "olga"), role_user("operator", "omar"), role_user("supervisor", "sam")
     case = _case()
-    console_services.case_claim(case=case, user=olga)
+    claims.case_claim(case=case, user=olga)
     client.force_login(omar)
     response = client.post(reverse("case_release", args=[case.public_id]), follow=True)
     assert b"You hold no claim" in response.content
@@ -306,7 +309,7 @@ def test_review_next_claims_the_oldest_unclaimed_case(client: Client, role_user)
     olga, omar = role_user("operator", "olga"), role_user("operator", "omar")
     oldest = _case(minutes_ago=30)
     second = _case(minutes_ago=20)
-    console_services.case_claim(case=oldest, user=omar)
+    claims.case_claim(case=oldest, user=omar)
     client.force_login(olga)
     response = client.post(reverse("queue_take_next"))
     assert response["Location"] == reverse("case_detail", args=[second.public_id])
@@ -326,7 +329,7 @@ def test_the_claim_filter_shows_my_cases(client: Client, role_user) -> None:
     olga = role_user("operator", "olga")
     mine = _case()
     _case()
-    console_services.case_claim(case=mine, user=olga)
+    claims.case_claim(case=mine, user=olga)
     client.force_login(olga)
     assert _ids(client.get(reverse("case_list"), {"claim": "mine"})) == [str(mine.public_id)]
     assert str(mine.public_id) not in _ids(client.get(reverse("case_list"), {"claim": "unclaimed"}))

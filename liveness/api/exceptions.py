@@ -5,6 +5,11 @@
      "errors": {"kind": ["\"x\" is not a valid choice."]}}
 
 ``code`` is the machine-readable reason; ``errors`` (field -> messages) appears on validation errors.
+
+A service's refusal (``liveness.services.errors.ServiceError``) is translated here and only here: its
+``code`` and message, ``errors`` for its field, any structured ``extra`` (e.g. ``current`` on a 409
+``conflict``), and the status of its kind: PermissionDenied 403, NotFound 404, Conflict 409,
+Unprocessable 422, anything else 400.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from ..services import errors as service_errors
+
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -39,11 +46,37 @@ class ProblemError(exceptions.APIException):
         code: str,
         detail: str,
         errors: Mapping[str, Sequence[str]] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(detail=detail, code=code)
         self.status_code = status_code
         self.problem_code = code
         self.errors = {field: list(messages) for field, messages in (errors or {}).items()}
+        self.extra = dict(extra or {})
+
+
+#: A service error's kind -> HTTP status, most specific first (a class may be two kinds, e.g. an input
+#: error that is also a conflict: the first match wins). Anything else is the caller's input: 400.
+SERVICE_ERROR_STATUS: tuple[tuple[type[service_errors.ServiceError], int], ...] = (
+    (service_errors.PermissionDenied, status.HTTP_403_FORBIDDEN),
+    (service_errors.NotFound, status.HTTP_404_NOT_FOUND),
+    (service_errors.Conflict, status.HTTP_409_CONFLICT),
+    (service_errors.Unprocessable, status.HTTP_422_UNPROCESSABLE_ENTITY),
+)
+
+
+def service_problem(exc: service_errors.ServiceError) -> ProblemError:
+    """The one translation of a service's refusal into an API problem."""
+    status_code = next(
+        (code for kind, code in SERVICE_ERROR_STATUS if isinstance(exc, kind)), status.HTTP_400_BAD_REQUEST
+    )
+    return ProblemError(
+        status_code=status_code,
+        code=exc.code,
+        detail=exc.message,
+        errors={exc.field: [exc.message]} if exc.field else None,
+        extra=exc.extra,
+    )
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -57,7 +90,13 @@ def field_problem(*, field: str, message: str, code: str, status_code: int = 400
 
 
 def problem_body(
-    *, status_code: int, code: str, detail: str, instance: str = "", errors: Mapping[str, list[str]] | None = None
+    *,
+    status_code: int,
+    code: str,
+    detail: str,
+    instance: str = "",
+    errors: Mapping[str, list[str]] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": TYPE_PREFIX + code,
@@ -70,6 +109,8 @@ def problem_body(
         body["instance"] = instance
     if errors:
         body["errors"] = dict(errors)
+    for key, value in (extra or {}).items():
+        body.setdefault(key, value)  # context members never replace the standard ones
     return body
 
 
@@ -127,7 +168,9 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
     """DRF's EXCEPTION_HANDLER: every exception of an API view becomes a problem response."""
     request = context.get("request")
     instance = request.path if request is not None else ""
-    if isinstance(exc, Http404):
+    if isinstance(exc, service_errors.ServiceError):
+        exc = service_problem(exc)
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -154,7 +197,12 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
     response = handled if handled is not None else Response(status=exc.status_code)
     code, detail, errors = _describe(exc)
     response.data = problem_body(
-        status_code=response.status_code, code=code, detail=detail, instance=instance, errors=errors
+        status_code=response.status_code,
+        code=code,
+        detail=detail,
+        instance=instance,
+        errors=errors,
+        extra=exc.extra if isinstance(exc, ProblemError) else None,
     )
     response.content_type = PROBLEM_CONTENT_TYPE
     return response

@@ -145,6 +145,13 @@ class CaseResubmitMultipartSerializer(CaseResubmitFieldsSerializer, MultipartIma
 class DecisionInputSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=[(v.value, v.label) for v in OPERATOR_VERDICTS])
     reason = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    expected_version = serializers.IntegerField(
+        min_value=1,
+        max_value=2_147_483_647,
+        required=False,
+        help_text="The case `version` this decision was made on (from GET /api/v1/operator/cases/{id}/). "
+        "Required unless the If-Match header carries the case's ETag; a case that moved on answers 409.",
+    )
 
 
 class ApprovalInputSerializer(serializers.Serializer):
@@ -300,11 +307,16 @@ class PartnerRefSerializer(serializers.Serializer):
 
 
 class OperatorCaseSerializer(CaseDetailSerializer):
+    version = serializers.IntegerField(
+        read_only=True,
+        help_text="Bumped on every change of status, final verdict, deciding operator or claim holder; name it "
+        "as `expected_version` (or If-Match: the ETag) when deciding.",
+    )
     partner = serializers.SerializerMethodField()
     pending_decision = serializers.SerializerMethodField()
 
     class Meta(CaseDetailSerializer.Meta):
-        fields = (*CaseDetailSerializer.Meta.fields, "partner", "pending_decision")
+        fields = (*CaseDetailSerializer.Meta.fields, "version", "partner", "pending_decision")
         read_only_fields: tuple[str, ...] = fields
 
     def get_url(self, case: Case) -> str:

@@ -107,6 +107,12 @@ class DecisionForm(forms.Form):
         widget=forms.RadioSelect,
     )
     reason = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    # The Case.version the page showed: a decision names the state it was made on (services.decision_record).
+    expected_version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=1,
+        error_messages={"required": "the page is out of date: reload it and decide again"},
+    )
 
 
 class ReviewForm(forms.Form):

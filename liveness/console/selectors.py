@@ -118,11 +118,10 @@ def queue_filtered(filters: QueueFilters, *, user: User | None = None) -> QueryS
     if filters.q:
         qs = qs.filter(_search(filters.q))
     if filters.claim:
-        now = timezone.now()
         if filters.claim == "mine" and user is not None:
-            qs = qs.filter(claimed_by=user, claim_expires_at__gt=now)
+            qs = qs.claimed_by(user)
         elif filters.claim == "unclaimed":
-            qs = qs.filter(Q(claimed_by__isnull=True) | Q(claim_expires_at__lte=now))
+            qs = qs.free()
     return qs
 
 

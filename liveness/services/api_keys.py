@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from ..models import ApiKey, Partner
 from .audit import audit_record
+from .errors import Invalid
 
 KEY_TAG = "kyc"
 #: last_used_at is written at most this often per key.
@@ -33,11 +34,8 @@ class IssuedApiKey:
     secret: str  # the full key: show it once, never store or log it
 
 
-class ApiKeyError(ValueError):
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
+class ApiKeyError(Invalid):
+    """A refusal of this service (see services.errors); ``code`` says which."""
 
 
 def _hash(raw: str) -> str:

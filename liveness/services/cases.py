@@ -21,25 +21,31 @@ from ..models import Case, CaseKind, Check, CheckStatus, Evidence, EvidenceRole,
 from ..vocabulary import FACE_PARAMETERS
 from .audit import audit_record
 from .dispatch import enqueue_check
+from .errors import Conflict, Invalid, Unprocessable
 from .fallback import PlannedCheck, checks_plan
 from .providers import ProviderSelectionError, provider_config, workflow_providers
 
 
-class CaseInputError(ValueError):
+class CaseInputError(Invalid):
     """Input that cannot become a case. ``field`` names what is wrong; nothing was written."""
 
     def __init__(self, field: str, message: str, *, code: str = "invalid") -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.code = code
-        self.message = message
+        super().__init__(message, code, field)
 
 
-class IdempotencyConflict(ValueError):
+class CaseStateConflict(CaseInputError, Conflict):
+    """The case is not in a status that takes this (e.g. a resubmission nobody asked for)."""
+
+
+class IdempotencyConflict(Unprocessable):
     """The idempotency key was used before with a different request body."""
 
     def __init__(self, case: Case) -> None:
-        super().__init__("this Idempotency-Key was already used with a different request body")
+        super().__init__(
+            "this Idempotency-Key was already used with a different request; use a new key",
+            "idempotency_conflict",
+            "Idempotency-Key",
+        )
         self.case = case
 
 

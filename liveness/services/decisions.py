@@ -5,6 +5,9 @@ One home for these rules: the console and the REST API both call these functions
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -13,19 +16,29 @@ from django.utils import timezone
 from ..models import ApprovalStatus, Case, CaseStatus, Decision, Verdict
 from ..policy import CaseDecision
 from .audit import audit_record
+from .claims import BulkResult, claim_blocker, claim_clear
+from .errors import Conflict, PermissionDenied, ServiceError, Stale
 from .notify import case_verdict_final
 
 OPERATOR_VERDICTS = (Verdict.LIVE, Verdict.SPOOF, Verdict.RESUBMIT)
+#: Verdicts an override is measured against: changing one of them needs a reason (and maybe four eyes).
+STANDING_VERDICTS = (Verdict.LIVE, Verdict.SPOOF)
 
 
-class DecisionError(ValueError):
-    """An operator action the rules refuse. ``code`` is machine-readable; nothing was changed."""
+class DecisionError(ServiceError):
+    """An operator action the rules refuse (input: 400). ``code`` is machine-readable; nothing was changed."""
 
-    def __init__(self, message: str, *, code: str, field: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.field = field
+
+class DecisionConflict(DecisionError, Conflict):
+    """The case (or decision) is not in a state that allows this, or moved on since the operator looked."""
+
+
+class DecisionStale(DecisionConflict, Stale):
+    """The case moved on since the version the decision named (code ``conflict``)."""
+
+
+class DecisionForbidden(DecisionError, PermissionDenied):
+    """The actor may not do this."""
 
 
 def case_apply_auto_verdict(*, case: Case, decision: CaseDecision) -> None:
@@ -69,74 +82,123 @@ def case_apply_auto_verdict(*, case: Case, decision: CaseDecision) -> None:
         case_verdict_final(case=case, event="case.decided")
 
 
-def needs_four_eyes(*, auto_verdict: str, verdict: str) -> bool:
-    """Configured as FOUR_EYES_RULES, "from:to" pairs of automatic -> operator verdict."""
+def standing_verdict(case: Case) -> str:
+    """The verdict a decision changes: the final one (an operator's or the policy's), else the automatic one."""
+    return case.final_verdict or case.auto_verdict
+
+
+def needs_four_eyes(*, current_verdict: str, verdict: str) -> bool:
+    """Configured as FOUR_EYES_RULES, "from:to" pairs of current final verdict (human or automatic) -> new."""
     if not settings.FOUR_EYES_ENABLED:
         return False
-    return f"{auto_verdict}:{verdict}" in settings.FOUR_EYES_RULES
+    return f"{current_verdict}:{verdict}" in settings.FOUR_EYES_RULES
 
 
 def _lock_case(case_id: int) -> Case:
     return Case.objects.select_for_update().get(pk=case_id)
 
 
-def decision_record(*, case: Case, actor: User, verdict: str, reason: str = "") -> Decision:
+def case_state(case: Case) -> dict[str, Any]:
+    """What a decision depends on, as the API's conflict answer and the console's message show it."""
+    holder_id = case.claim_holder_id()
+    holder = User.objects.filter(pk=holder_id).first() if holder_id else None
+    return {
+        "version": case.version,
+        "status": case.status,
+        "final_verdict": case.final_verdict or None,
+        "decided_by": case.decided_by.get_username() if case.decided_by else None,
+        "decided_at": case.decided_at.isoformat() if case.decided_at else None,
+        "claimed_by": holder.get_username() if holder else None,
+        "claim_expires_at": case.claim_expires_at.isoformat() if holder and case.claim_expires_at else None,
+        "updated_at": case.updated_at.isoformat() if case.updated_at else None,
+    }
+
+
+def _moved_on(case: Case, expected_version: int) -> DecisionStale:
+    state = case_state(case)
+    parts = [f"status {state['status']}"]
+    if state["final_verdict"]:
+        decided = f"final verdict {state['final_verdict']}"
+        if state["final_verdict"] != Verdict.RESUBMIT or state["decided_by"]:
+            decided += f" (decided by {state['decided_by'] or 'the policy'}"
+            decided += f" at {state['decided_at']})" if state["decided_at"] else ")"
+        parts.append(decided)
+    else:
+        parts.append("no final verdict")
+    parts.append(
+        f"claimed by {state['claimed_by']} until {state['claim_expires_at']}" if state["claimed_by"] else "not claimed"
+    )
+    message = (
+        f"the case changed since you looked at it (your version {expected_version}, now {case.version}, "
+        f"changed at {state['updated_at']}): {'; '.join(parts)}. Reload it and decide again."
+    )
+    return DecisionStale(message, "conflict", extra={"current": state, "expected_version": expected_version})
+
+
+def decision_record(
+    *, case: Case, actor: User, verdict: str, reason: str = "", expected_version: int | None = None
+) -> Decision:
     """An operator decides a case: live, spoof or resubmit, with a reason where the rules want one.
 
-    Overriding an automatic live/spoof needs a reason; an override matching FOUR_EYES_RULES waits for
-    a different supervisor's approval (the case goes to pending_approval).
+    ``expected_version`` is the ``Case.version`` the operator looked at: if the case moved on since, the
+    decision is refused (DecisionStale, a 409 ``conflict`` saying what changed) and nothing changes. The
+    check runs with the case row locked, so of two decisions made on the same version exactly one is
+    recorded. None decides on whatever the state is when the lock is taken: only for internal callers (the
+    supervisors' bulk resubmission); the API and the console form always send one.
+
+    Changing a standing live/spoof verdict (the policy's or an operator's) is an override: it needs a reason,
+    and an override matching FOUR_EYES_RULES (from the current final verdict) waits for a different
+    supervisor's approval (the case goes to pending_approval). The claim on the case is cleared.
     """
     if verdict not in OPERATOR_VERDICTS:
-        raise DecisionError(
-            f"verdict must be one of {', '.join(OPERATOR_VERDICTS)}", code="invalid_verdict", field="verdict"
-        )
+        raise DecisionError(f"verdict must be one of {', '.join(OPERATOR_VERDICTS)}", "invalid_verdict", "verdict")
     if not actor.has_perm("liveness.decide_case"):
-        raise DecisionError("you may not decide cases", code="permission_denied")
+        raise DecisionForbidden("you may not decide cases", "permission_denied")
     reason = reason.strip()
     with transaction.atomic():
         locked = _lock_case(case.pk)
+        if expected_version is not None and locked.version != expected_version:
+            raise _moved_on(locked, expected_version)
         if locked.status not in (CaseStatus.NEEDS_REVIEW, CaseStatus.DECIDED):
-            raise DecisionError(
-                f"a case in status {locked.get_status_display().lower()} cannot be decided", code="invalid_state"
+            raise DecisionConflict(
+                f"a case in status {locked.get_status_display().lower()} cannot be decided", "invalid_state"
             )
         # A claim (review queue) reserves the case: nobody else decides it, in the console or over the API.
-        if (
-            locked.claimed_by_id not in (None, actor.pk)
-            and locked.claim_expires_at is not None
-            and locked.claim_expires_at > timezone.now()
-        ):
-            raise DecisionError(
-                "another operator has claimed this case; ask them or a supervisor to release it", code="claimed"
-            )
-        is_override = locked.auto_verdict in (Verdict.LIVE, Verdict.SPOOF) and verdict != locked.auto_verdict
+        blocker = claim_blocker(case=locked, user=actor)
+        if blocker:
+            raise DecisionConflict(blocker, "claimed")
+        current = standing_verdict(locked)
         if locked.status == CaseStatus.DECIDED and locked.final_verdict == verdict:
-            raise DecisionError("the case already has this verdict", code="no_change")
+            raise DecisionConflict("the case already has this verdict", "no_change")
+        is_override = current in STANDING_VERDICTS and verdict != current
         if (is_override or verdict == Verdict.RESUBMIT) and not reason:
+            by = locked.decided_by.get_username() if locked.decided_by_id and locked.decided_by else "the policy"
             raise DecisionError(
-                "a reason is required when the verdict differs from the automatic one"
+                f"a reason is required to change the current verdict ({current}, decided by {by})"
                 if is_override
                 else "a reason is required to request a resubmission",
-                code="reason_required",
-                field="reason",
+                "reason_required",
+                "reason",
             )
         if verdict == Verdict.RESUBMIT and locked.resubmission_count >= settings.MAX_RESUBMISSIONS:
-            raise DecisionError(
+            raise DecisionConflict(
                 f"this case already had {locked.resubmission_count} resubmissions (the limit)",
-                code="resubmission_limit",
+                "resubmission_limit",
             )
-        four_eyes = is_override and needs_four_eyes(auto_verdict=locked.auto_verdict, verdict=verdict)
+        four_eyes = is_override and needs_four_eyes(current_verdict=current, verdict=verdict)
         decision = Decision.objects.create(
             case=locked,
             actor=actor,
             verdict=verdict,
-            previous_verdict=locked.final_verdict or locked.auto_verdict,
+            previous_verdict=current,
             reason=reason,
             is_override=is_override,
             approval_status=ApprovalStatus.PENDING if four_eyes else ApprovalStatus.NOT_REQUIRED,
         )
         if four_eyes:
             locked.transition(CaseStatus.PENDING_APPROVAL)
-            locked.save(update_fields=["status", "updated_at"])
+            claim_clear(case=locked)  # the operator's part is done; a supervisor answers next
+            locked.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
             audit_record(
                 action="decision.requested",
                 case=locked,
@@ -145,6 +207,7 @@ def decision_record(*, case: Case, actor: User, verdict: str, reason: str = "") 
                     "decision": decision.pk,
                     "verdict": verdict,
                     "reason": reason,
+                    "current_verdict": current,
                     "auto_verdict": locked.auto_verdict,
                 },
             )
@@ -166,7 +229,19 @@ def _apply_decision(*, case: Case, decision: Decision, actor: User) -> None:
         case.final_verdict = decision.verdict
     case.decided_by = decision.actor
     case.decided_at = now
-    case.save(update_fields=["status", "final_verdict", "decided_by", "decided_at", "resubmission_count", "updated_at"])
+    claim_clear(case=case)
+    case.save(
+        update_fields=[
+            "status",
+            "final_verdict",
+            "decided_by",
+            "decided_at",
+            "resubmission_count",
+            "claimed_by",
+            "claim_expires_at",
+            "updated_at",
+        ]
+    )
     decision.decided_at = now
     decision.save(update_fields=["decided_at"])
     audit_record(
@@ -182,9 +257,11 @@ def _apply_decision(*, case: Case, decision: Decision, actor: User) -> None:
             "after": {"status": case.status, "final_verdict": case.final_verdict},
         },
     )
-    case_verdict_final(
-        case=case, event="case.resubmission_requested" if decision.verdict == Verdict.RESUBMIT else "case.decided"
-    )
+    # One webhook per change of final verdict; a resubmission request is always news (a new round is asked).
+    if decision.verdict == Verdict.RESUBMIT:
+        case_verdict_final(case=case, event="case.resubmission_requested")
+    elif before["final_verdict"] != case.final_verdict:
+        case_verdict_final(case=case, event="case.decided")
 
 
 def decision_approve(*, decision: Decision, approver: User, note: str = "") -> Decision:
@@ -199,16 +276,16 @@ def decision_refuse(*, decision: Decision, approver: User, note: str = "") -> De
 
 def _decision_review(*, decision: Decision, approver: User, approve: bool, note: str) -> Decision:
     if not approver.has_perm("liveness.approve_override"):
-        raise DecisionError("only a supervisor may approve or refuse an override", code="permission_denied")
+        raise DecisionForbidden("only a supervisor may approve or refuse an override", "permission_denied")
     if decision.actor_id == approver.pk:
-        raise DecisionError("you cannot approve or refuse your own override", code="own_override")
+        raise DecisionForbidden("you cannot approve or refuse your own override", "own_override")
     if not approve and not note.strip():
-        raise DecisionError("say why the override is refused", code="reason_required", field="note")
+        raise DecisionError("say why the override is refused", "reason_required", "note")
     with transaction.atomic():
         case = _lock_case(decision.case_id)
         locked = Decision.objects.select_for_update().get(pk=decision.pk)
         if locked.approval_status != ApprovalStatus.PENDING:
-            raise DecisionError("this override is not awaiting approval", code="invalid_state")
+            raise DecisionConflict("this override is not awaiting approval", "invalid_state")
         locked.approver = approver
         locked.approval_note = note.strip()
         locked.approval_status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REFUSED
@@ -228,7 +305,8 @@ def _decision_review(*, decision: Decision, approver: User, approve: bool, note:
             _apply_decision(case=case, decision=locked, actor=approver)
         else:
             case.transition(CaseStatus.NEEDS_REVIEW)
-            case.save(update_fields=["status", "updated_at"])
+            claim_clear(case=case)
+            case.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
     decision.refresh_from_db()
     return decision
 
@@ -236,14 +314,33 @@ def _decision_review(*, decision: Decision, approver: User, approve: bool, note:
 def case_close(*, case: Case, actor: User, reason: str) -> Case:
     """Close a case for good (e.g. a resubmission never came). Closed cases change no more."""
     if not reason.strip():
-        raise DecisionError("a reason is required to close a case", code="reason_required", field="reason")
+        raise DecisionError("a reason is required to close a case", "reason_required", "reason")
     with transaction.atomic():
         locked = _lock_case(case.pk)
         before = locked.status
         if not locked.can_transition(CaseStatus.CLOSED):
-            raise DecisionError(f"a case in status {before} cannot be closed", code="invalid_state")
+            raise DecisionConflict(f"a case in status {before} cannot be closed", "invalid_state")
         locked.transition(CaseStatus.CLOSED)
-        locked.save(update_fields=["status", "updated_at"])
+        claim_clear(case=locked)
+        locked.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
         audit_record(action="case.closed", case=locked, actor=actor, data={"reason": reason.strip(), "before": before})
     case.refresh_from_db()
     return case
+
+
+def cases_request_resubmission(*, cases: Sequence[Case], actor: User, reason: str) -> BulkResult:
+    """A supervisor's bulk action: each case's review ends as "resubmission requested", through
+    ``decision_record`` (same rules as the case page); a case the rules refuse is listed, not fatal."""
+    if not actor.has_perm("liveness.assign_case"):
+        raise DecisionForbidden("only a supervisor may run bulk actions", "permission_denied")
+    if not reason.strip():
+        raise DecisionError("a reason is required to request a resubmission", "reason_required", "reason")
+    result = BulkResult()
+    for case in cases:
+        try:
+            decision_record(case=case, actor=actor, verdict=Verdict.RESUBMIT, reason=reason)
+        except DecisionError as exc:
+            result.refused.append((case, exc.message))
+            continue
+        result.done.append(case)
+    return result

@@ -8,6 +8,7 @@ from django.conf import settings
 
 from ..models import Partner, ProviderSetting
 from ..providers import Provider, UnknownProvider, all_providers, get_provider
+from .errors import Invalid
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,8 @@ def providers_available(kind: str) -> list[str]:
     return [p.key for p in all_providers() if provider_is_available(p, kind)]
 
 
-class ProviderSelectionError(ValueError):
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class ProviderSelectionError(Invalid):
+    """A refusal of this service (see services.errors); ``code`` says which."""
 
 
 def workflow_providers(*, kind: str, partner: Partner | None, requested: list[str] | None) -> list[str]:

@@ -18,6 +18,7 @@ from ..providers import UnknownProvider, get_provider
 from .audit import audit_record
 from .cases import (
     CaseInputError,
+    CaseStateConflict,
     IncomingImage,
     _validate_shape,
     checks_create_for_round,
@@ -49,7 +50,7 @@ def case_resubmit(
     Raises CaseInputError (wrong state, wrong images; nothing written) or ImageRejected.
     """
     if case.status != CaseStatus.RESUBMISSION_REQUESTED:
-        raise CaseInputError("case", "this case is not waiting for a resubmission", code="invalid_state")
+        raise CaseStateConflict("case", "this case is not waiting for a resubmission", code="invalid_state")
     if case.kind == CaseKind.ACTIVE:
         given = [i.face_parameter for i in sorted(images, key=lambda i: i.index) if i.face_parameter]
         if given and given != list(case.face_parameters):
@@ -73,7 +74,7 @@ def case_resubmit(
         with transaction.atomic():
             locked = Case.objects.select_for_update().get(pk=case.pk)
             if locked.status != CaseStatus.RESUBMISSION_REQUESTED:  # someone else resubmitted first
-                raise CaseInputError("case", "this case is not waiting for a resubmission", code="invalid_state")
+                raise CaseStateConflict("case", "this case is not waiting for a resubmission", code="invalid_state")
             previous = {"round": locked.round, "final_verdict": locked.final_verdict}
             locked.transition(CaseStatus.PROCESSING)
             locked.round += 1

@@ -40,6 +40,7 @@ from django.utils import timezone
 from ..models import Case, Check, Partner, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
 from ..outbound import OutboundRequest, TransportError, send
 from .audit import audit_record
+from .errors import Conflict
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +55,8 @@ EARLY_TOLERANCE = timedelta(seconds=5)
 MAX_EXCERPT = 1000
 
 
-class WebhookError(ValueError):
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
+class WebhookError(Conflict):
+    """A refusal of this service (see services.errors); ``code`` says which."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from ...intake import ImageRejected
 from ...models import Case, CaseKind, EvidenceRole, Partner
 from ...services import (
     CaseInputError,
-    IdempotencyConflict,
     IncomingImage,
     case_create,
     case_resubmit,
@@ -249,17 +248,10 @@ class CaseCollectionApi(ListAPIView[Case]):
                 actor_label=f"partner:{partner.slug}",
             )
         except CaseInputError as exc:
-            field = _IMAGE_FIELD.get(data["kind"], exc.field) if exc.field == "images" else exc.field
-            raise field_problem(field=field, message=exc.message, code=exc.code) from exc
+            _name_image_field(exc, data["kind"])
+            raise
         except ImageRejected as exc:
-            raise field_problem(
-                field=_rejected_field(exc, image_fields), message=exc.message, code=exc.code, status_code=422
-            ) from exc
-        except IdempotencyConflict as exc:
-            message = "this Idempotency-Key was already used with a different request; use a new key"
-            raise ProblemError(
-                status_code=422, code="idempotency_conflict", detail=message, errors={IDEMPOTENCY_HEADER: [message]}
-            ) from exc
+            raise _image_problem(exc, image_fields) from exc
         return _accepted(request, created.case, replayed=not created.created)
 
 
@@ -288,6 +280,18 @@ def _rejected_field(exc: ImageRejected, image_fields: list[str]) -> str:
     if match and int(match.group(1)) < len(image_fields):
         return image_fields[int(match.group(1))]
     return position or "images"
+
+
+def _name_image_field(exc: CaseInputError, kind: str) -> None:
+    """A service complaint about "images" names the API's own image field (selfie, id_front, frames);
+    the exception handler translates the error itself."""
+    if exc.field == "images":
+        exc.field = _IMAGE_FIELD.get(CaseKind(kind), exc.field)
+
+
+def _image_problem(exc: ImageRejected, image_fields: list[str]) -> ProblemError:
+    # ImageRejected comes from liveness.intake (the decoder), not a service: 422 naming the request's field.
+    return field_problem(field=_rejected_field(exc, image_fields), message=exc.message, code=exc.code, status_code=422)
 
 
 class CaseDetailApi(APIView):
@@ -356,12 +360,8 @@ class CaseResubmitApi(APIView):
         try:
             case = case_resubmit(case=case, images=images, actor_label=f"partner:{partner.slug}")
         except CaseInputError as exc:
-            if exc.code == "invalid_state":
-                raise ProblemError(status_code=status.HTTP_409_CONFLICT, code=exc.code, detail=exc.message) from exc
-            field = _IMAGE_FIELD.get(CaseKind(case.kind), exc.field) if exc.field == "images" else exc.field
-            raise field_problem(field=field, message=exc.message, code=exc.code) from exc
+            _name_image_field(exc, case.kind)
+            raise
         except ImageRejected as exc:
-            raise field_problem(
-                field=_rejected_field(exc, image_fields), message=exc.message, code=exc.code, status_code=422
-            ) from exc
+            raise _image_problem(exc, image_fields) from exc
         return _accepted(request, case, replayed=False)

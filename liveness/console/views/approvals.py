@@ -9,9 +9,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from ...models import Decision
-from ...services import DecisionError, decision_approve, decision_refuse
+from ...services import ServiceError, decision_approve, decision_refuse
 from .. import selectors
-from ..access import console_view, safe_next
+from ..access import console_view, safe_next, service_error_shown
 from ..forms import ReviewForm
 
 
@@ -39,8 +39,8 @@ def _review(request: HttpRequest, decision_id: int, *, approve: bool) -> HttpRes
     action = decision_approve if approve else decision_refuse
     try:
         action(decision=decision, approver=approver, note=form.cleaned_data["note"])
-    except DecisionError as exc:
-        messages.error(request, exc.message)
+    except ServiceError as exc:
+        service_error_shown(request, exc)
         return redirect(back)
     short = str(decision.case.public_id)[:8]
     if approve:

@@ -16,10 +16,10 @@ from django.utils.cache import patch_cache_control
 
 from ... import storage
 from ...models import ApprovalStatus, AuditEvent, Case, CaseStatus, Evidence, ProviderSetting
-from ...services import DecisionError, audit_record, case_close, decision_record
+from ...services import ServiceError, audit_record, case_close, claims, decision_record
 from ...storage import EvidenceUnavailable
-from .. import presenters, selectors, services
-from ..access import console_view
+from .. import presenters, selectors
+from ..access import console_view, service_error_shown
 from ..forms import DecisionForm, ReasonForm, ReviewForm
 
 #: While a case is in these statuses its checks are still running: the live panel keeps polling.
@@ -81,7 +81,7 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
     earlier_checks = presenters.check_rows([c for c in checks if c.round != case.round], current=earlier_settings)
     reviews = _review_events(events)
     pending = next((d for d in decisions if d.approval_status == ApprovalStatus.PENDING), None)
-    holder_id = services.claim_active_holder(case, now=now)
+    holder_id = case.claim_holder_id(now)
     can_decide = user.has_perm("liveness.decide_case")
     return {
         **_live_context(case),
@@ -97,7 +97,7 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         ),
         "events": [(e, presenters.event_summary(e.data)) for e in events],
         "can_decide": can_decide and case.status in (CaseStatus.NEEDS_REVIEW, CaseStatus.DECIDED),
-        "can_claim": can_decide and case.status in services.CLAIMABLE_STATUSES,
+        "can_claim": can_decide and case.status in claims.CLAIMABLE_STATUSES,
         "can_close": can_decide and case.can_transition(CaseStatus.CLOSED),
         "claim_holder": case.claimed_by if holder_id else None,
         "claimed_by_me": holder_id == user.pk,
@@ -107,7 +107,7 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "deliveries": list(case.webhook_deliveries.all()),
         "can_view_deliveries": user.has_perm("liveness.view_webhookdelivery"),
         "can_redeliver": user.has_perm("liveness.change_webhookdelivery"),
-        "decision_form": DecisionForm(),
+        "decision_form": DecisionForm(initial={"expected_version": case.version}),
         "close_form": ReasonForm(),
         "review_form": ReviewForm(),
     }
@@ -181,17 +181,26 @@ def case_decide(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     if form.is_valid():
         try:
             decision = decision_record(
-                case=case, actor=user, verdict=form.cleaned_data["verdict"], reason=form.cleaned_data["reason"]
+                case=case,
+                actor=user,
+                verdict=form.cleaned_data["verdict"],
+                reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data["expected_version"],
             )
-        except DecisionError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        except ServiceError as exc:
+            if not service_error_shown(request, exc, form):
+                # The case moved on since the page was drawn: nothing changed; show its current state.
+                return redirect("case_detail", public_id=public_id)
         else:
-            services.claim_clear_after_decision(case=case)
             if decision.approval_status == ApprovalStatus.PENDING:
                 messages.info(request, "Override recorded: it waits for another supervisor's approval.")
             else:
                 messages.success(request, f"Decision recorded: {decision.get_verdict_display().lower()}.")
             return redirect("case_detail", public_id=public_id)
+    # Re-shown with the version the page now has, so the operator decides on what they see.
+    data = request.POST.copy()
+    data["expected_version"] = str(case.version)
+    form.data = data
     return _render_case(request, public_id, status=400, decision_form=form)
 
 
@@ -199,9 +208,9 @@ def case_decide(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 def case_claim(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     case = get_object_or_404(Case, public_id=public_id)
     try:
-        services.case_claim(case=case, user=request.user)  # type: ignore[arg-type]
-    except services.ClaimError as exc:
-        messages.error(request, exc.message)
+        claims.case_claim(case=case, user=request.user)  # type: ignore[arg-type]
+    except ServiceError as exc:
+        service_error_shown(request, exc)
     else:
         messages.success(request, "You are working on this case.")
     return redirect("case_detail", public_id=public_id)
@@ -210,7 +219,7 @@ def case_claim(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @console_view("liveness.decide_case", methods=("POST",))
 def case_release(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     case = get_object_or_404(Case, public_id=public_id)
-    if services.case_release(case=case, user=request.user):  # type: ignore[arg-type]
+    if claims.case_release(case=case, user=request.user):  # type: ignore[arg-type]
         messages.success(request, "Claim released: the case is back in the queue.")
     else:
         messages.error(request, "You hold no claim on this case.")
@@ -224,10 +233,10 @@ def case_close_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     if form.is_valid():
         try:
             case_close(case=case, actor=request.user, reason=form.cleaned_data["reason"])  # type: ignore[arg-type]
-        except DecisionError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        except ServiceError as exc:
+            if not service_error_shown(request, exc, form):
+                return redirect("case_detail", public_id=public_id)
         else:
-            services.claim_clear_after_decision(case=case)
             messages.success(request, "Case closed.")
             return redirect("case_detail", public_id=public_id)
     return _render_case(request, public_id, status=400, close_form=form)

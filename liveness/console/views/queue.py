@@ -16,9 +16,10 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from ...models import Case
-from ...services import DecisionError, audit_record
-from .. import presenters, selectors, services
-from ..access import console_view, safe_next
+from ...services import ServiceError, audit_record, cases_request_resubmission, claims
+from ...services.claims import BulkResult
+from .. import presenters, selectors
+from ..access import console_view, safe_next, service_error_shown
 from ..forms import BulkForm, QueueFilterForm
 from ..selectors import Cursor, QueueFilters
 
@@ -150,9 +151,9 @@ def case_export(request: HttpRequest) -> StreamingHttpResponse:
 def queue_take_next(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     try:
-        case = services.queue_take_next(user=user)
-    except services.ClaimError as exc:
-        messages.error(request, exc.message)
+        case = claims.queue_take_next(user=user)
+    except ServiceError as exc:
+        service_error_shown(request, exc)
         return redirect("case_list")
     if case is None:
         messages.info(request, "Nothing is waiting for review right now.")
@@ -176,15 +177,13 @@ def queue_bulk(request: HttpRequest) -> HttpResponse:
             if assignee is None:
                 messages.error(request, "no such user to assign to")
                 return redirect(back)
-            result = services.cases_assign(cases=cases, assignee=assignee, actor=actor)
+            result: BulkResult = claims.cases_assign(cases=cases, assignee=assignee, actor=actor)
             done = f"{len(result.done)} case(s) assigned to {assignee.get_username()}"
         else:
-            result = services.cases_request_resubmission(
-                cases=cases, actor=actor, reason=form.cleaned_data.get("reason") or ""
-            )
+            result = cases_request_resubmission(cases=cases, actor=actor, reason=form.cleaned_data.get("reason") or "")
             done = f"resubmission requested for {len(result.done)} case(s)"
-    except (services.ClaimError, DecisionError) as exc:
-        messages.error(request, exc.message)
+    except ServiceError as exc:
+        service_error_shown(request, exc)
         return redirect(back)
     if result.done:
         messages.success(request, done)
