@@ -125,8 +125,8 @@ def decide(checks: Iterable[CheckView], finding_verdicts: Mapping[str, str] | No
         return CaseDecision(Verdict.SPOOF, finding_reasons + reasons, _codes(finding_codes, below))
     if len(passes) == len(counted):
         return CaseDecision(Verdict.LIVE, tuple(f"{c.provider}: above threshold" for c in passes), ("above_threshold",))
-    reasons = []
-    codes = []
+    reasons: list[str] = []
+    codes: list[str] = []
     for c in counted:
         if c.outcome == CheckOutcome.BORDERLINE:
             reasons.append(f"{c.provider}: borderline (inside the review margin)")

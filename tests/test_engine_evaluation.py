@@ -172,9 +172,10 @@ def test_apcer_and_bpcer_count_accepted_attacks_and_refused_bona_fide():
 def test_the_bpcer_5_threshold_refuses_at_most_5_percent_of_bona_fide():
     bona_fide = [i / 100 for i in range(1, 101)]  # 0.01 .. 1.00
     threshold = pad_metrics.threshold_for_bpcer(bona_fide)
+    assert threshold is not None
     assert threshold == pytest.approx(0.06)
     assert pad_metrics.bpcer(bona_fide, threshold) == pytest.approx(0.05)
-    assert pad_metrics.bpcer(bona_fide, threshold + 0.01) > 0.05  # and it is the highest such threshold
+    assert (pad_metrics.bpcer(bona_fide, threshold + 0.01) or 0.0) > 0.05  # and it is the highest such threshold
     assert pad_metrics.threshold_for_bpcer([0.7, 0.8]) == 0.7  # 5 % of 2 refuses none
 
 

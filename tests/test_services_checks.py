@@ -338,13 +338,14 @@ def test_an_unknown_finding_code_is_refused_by_the_provider_interface():
 def test_a_slow_provider_call_keeps_its_claim_by_renewing_a_short_lease(scripted, settings):
     settings.CHECK_LEASE_SECONDS = 1
     settings.CHECK_LEASE_RENEW_SECONDS = 0.2
-    seen: dict[str, object] = {}
+    seen: dict[str, float | Check | None] = {}
 
     def slow(request):
         import time
 
         time.sleep(1.6)  # longer than the lease: only renewals keep the claim
         check = Check.objects.get(pk=request.check_id)
+        assert check.lease_expires_at is not None
         seen["lease_left"] = (check.lease_expires_at - timezone.now()).total_seconds()
         seen["reclaimed"] = check_claim(check_id=request.check_id)
         return ProviderResult(score=0.9)
@@ -354,7 +355,9 @@ def test_a_slow_provider_call_keeps_its_claim_by_renewing_a_short_lease(scripted
     outcome = services.check_execute(check_id=only_check(case).pk)
     assert outcome.state == "settled"
     assert seen["reclaimed"] is None  # another worker could not take it mid-call
-    assert 0 < float(seen["lease_left"]) <= 1.0
+    lease_left = seen["lease_left"]
+    assert isinstance(lease_left, float)
+    assert 0 < lease_left <= 1.0
     check = only_check(case)
     assert (check.status, check.attempts) == (CheckStatus.SUCCEEDED, 1)
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('liveness', '0002_webhook_secret_grace'),
+        ('liveness', '0003_case_version'),
     ]
 
     operations = [

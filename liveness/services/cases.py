@@ -295,13 +295,13 @@ def images_validate(images: Sequence[IncomingImage]) -> list[tuple[IncomingImage
             exc.field = f"images[{position}]"  # type: ignore[attr-defined]
             raise
     if total > settings.INTAKE_MAX_REQUEST_PIXELS:
-        exc = ImageRejected(
+        too_many = ImageRejected(
             "too_many_pixels",
             f"the images hold {total} pixels together, over the limit of {settings.INTAKE_MAX_REQUEST_PIXELS} "
             "per request",
         )
-        exc.field = "images"  # type: ignore[attr-defined]
-        raise exc
+        too_many.field = "images"  # type: ignore[attr-defined]
+        raise too_many
     for position, (image, label) in enumerate(zip(images, labels, strict=True)):
         try:
             validated.append((image, validate_image(image.data, label=label)))
