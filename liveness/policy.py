@@ -120,9 +120,9 @@ def decide(checks: Iterable[CheckView], finding_verdicts: Mapping[str, str] | No
             _codes(("providers_disagree",), finding_codes),
         )
     if fails:
-        reasons = tuple(f"{c.provider}: below threshold" for c in fails if c.outcome == CheckOutcome.FAIL)
-        below = ("below_threshold",) if any(c.outcome == CheckOutcome.FAIL for c in fails) else ()
-        return CaseDecision(Verdict.SPOOF, finding_reasons + reasons, _codes(finding_codes, below))
+        below_reasons = tuple(f"{c.provider}: below threshold" for c in fails if c.outcome == CheckOutcome.FAIL)
+        below = ("below_threshold",) if below_reasons else ()
+        return CaseDecision(Verdict.SPOOF, finding_reasons + below_reasons, _codes(finding_codes, below))
     if len(passes) == len(counted):
         return CaseDecision(Verdict.LIVE, tuple(f"{c.provider}: above threshold" for c in passes), ("above_threshold",))
     reasons: list[str] = []

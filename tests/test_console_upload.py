@@ -169,9 +169,7 @@ def test_an_oversized_api_body_is_a_problem_413_before_parsing(client: Client) -
     assert response.json()["code"] == "payload_too_large"
 
 
-def test_an_image_over_the_per_image_limit_is_refused_by_its_size(
-    operator_client: Client, scripted, settings
-) -> None:
+def test_an_image_over_the_per_image_limit_is_refused_by_its_size(operator_client: Client, scripted, settings) -> None:
     settings.INTAKE_MAX_BYTES = 1000
     big = SimpleUploadedFile("selfie.jpg", image_bytes(width=400, height=300), content_type="image/jpeg")
     assert (big.size or 0) > 1000
