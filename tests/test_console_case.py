@@ -134,17 +134,18 @@ def test_an_active_case_shows_each_frame_beside_its_parameter_and_what_was_seen(
                 "role": "frame",
                 "index": 0,
                 "face_parameter": "left",
-                "faces": [{"box": {"left": 0.1, "top": 0.1, "right": 0.5, "bottom": 0.6}}],
+                "image": {"width": 100, "height": 100},
+                "faces": [{"box": {"left": 10, "top": 10, "right": 50, "bottom": 60}}],
                 "pose": {"yaw": 24.5, "pitch": -3.0, "roll": 1.2},
-                "parameter": {"matched": True, "measured": 24.5, "bound": "yaw >= 15"},
+                "parameter_check": {"parameter": "left", "matched": True, "value": {"yaw": 24.5}, "bound": "yaw >= 15"},
             },
             {
                 "role": "frame",
                 "index": 1,
                 "face_parameter": "eyes closed",
-                "eyes": {"state": "open", "ear": 0.31},
-                "mouth": {"open": False},
-                "parameter": {"matched": False, "bound": "EAR <= 0.14"},
+                "eyes": {"state": "open", "image_left": {"ratio": 0.31, "state": "open"}, "measure": "EAR"},
+                "mouth": {"state": "closed", "ratio": 0.04, "measure": "MAR"},
+                "parameter_check": {"parameter": "eyes closed", "matched": False, "bound": "EAR <= 0.14"},
             },
         ]
     }
@@ -153,10 +154,11 @@ def test_an_active_case_shows_each_frame_beside_its_parameter_and_what_was_seen(
     assert '<strong class="parameter">left</strong>' in html
     assert '<strong class="parameter">eyes closed</strong>' in html
     assert "yaw +24.5°, pitch -3.0°, roll +1.2°" in html
-    assert "open (ear 0.31)" in html
+    assert "open (image left open EAR 0.31)" in html
+    assert "closed (MAR 0.04)" in html
     assert html.count('class="badge oc-pass">matches</span>') == 1
     assert html.count('class="badge oc-fail">does not match</span>') == 1
-    # Fractions are placed as fractions of the frame.
+    # Pixels of the size the provider measured in are placed as percent of the frame.
     assert "left: 10.0%; top: 10.0%; width: 40.0%; height: 50.0%" in html
 
 
