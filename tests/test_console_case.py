@@ -12,7 +12,7 @@ from liveness import storage
 from liveness.models import AuditEvent, Case, CaseStatus, Check, CheckStatus, Evidence, Verdict
 from liveness.providers import PermanentProviderError
 from liveness.services import IncomingImage, case_create
-from tests.console_support import PASSWORD, pipeline_case, scripted_result, selfie_details
+from tests.console_support import PASSWORD, frame_images, pipeline_case, scripted_result, selfie_details
 from tests.helpers import image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -124,10 +124,7 @@ def test_a_failed_check_shows_its_error(operator_client: Client, scripted) -> No
 def test_an_active_case_shows_each_frame_beside_its_parameter_and_what_was_seen(
     operator_client: Client, scripted
 ) -> None:
-    frames = [
-        IncomingImage(role="frame", data=image_bytes(color=(10 * i, 80, 90)), index=i, face_parameter=p)
-        for i, p in enumerate(["left", "eyes closed"])
-    ]
+    frames = frame_images("left", "eyes closed")
     details = {
         "images": [
             {

@@ -11,9 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from liveness.models import Case, Check
-from liveness.services import IncomingImage
-from tests.console_support import pipeline_case, scripted_result, selfie_details
-from tests.helpers import image_bytes
+from tests.console_support import frame_images, pipeline_case, scripted_result, selfie_details
 from tests.test_provider_details import RISET_ROW
 
 pytestmark = pytest.mark.django_db
@@ -63,10 +61,7 @@ def test_a_check_without_findings_shows_no_findings_list(operator_client: Client
 def test_a_riset_row_stored_before_the_contract_still_renders_beside_its_frames(
     operator_client: Client, scripted
 ) -> None:
-    frames = [
-        IncomingImage(role="frame", data=image_bytes(color=(10 * i, 80, 90)), index=i, face_parameter=p)
-        for i, p in enumerate(["left", "right"])
-    ]
+    frames = frame_images("left", "right")
     case = pipeline_case(scripted, kind="active", images=frames, results=[scripted_result(0.5)])
     Check.objects.filter(case=case).update(details=RISET_ROW)  # as an older version stored it
     html = _page(operator_client, case)

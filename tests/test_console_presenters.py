@@ -9,6 +9,7 @@ import pytest
 from liveness.console import presenters
 from liveness.models import Check, Evidence
 from liveness.providers.details import load
+from tests.test_provider_details import NEW_EYES, NEW_MOUTH, OLD_EYES, OLD_MOUTH
 
 
 def _evidence(pk: int, role: str = "selfie", index: int = 0, *, width: int = 400, height: int = 200) -> Evidence:
@@ -127,21 +128,6 @@ def test_frames_are_matched_to_details_by_role_and_index() -> None:
     assert second.matched is False
     assert ("pose", "yaw -20.0°, pitch +2.0°, roll +0.0°") in second.facts
     assert ("parameter", "yaw -20.0, yaw >= 15°") in second.facts
-
-
-#: One frame's eyes and mouth as the engine stored them before and after the MediaPipe engine (issue 9).
-OLD_EYES = {"state": "open", "ear_image_left": 0.254, "ear_image_right": 0.176, "open_bound": "both EAR >= 0.17"}
-NEW_EYES = {
-    "state": "open",
-    "image_left": {"ratio": 0.254, "state": "open"},
-    "image_right": {"ratio": 0.176, "state": "open"},
-    "open_bound": "both EAR >= 0.17",
-    "closed_bound": "both EAR <= 0.14",
-    "measure": "EAR",
-}
-OLD_MOUTH = {"state": "closed", "mar": 0.05, "open_bound": "MAR >= 0.35", "closed_bound": "MAR <= 0.1"}
-NEW_MOUTH = {**OLD_MOUTH, "ratio": 0.05, "measure": "MAR"}
-del NEW_MOUTH["mar"]
 
 
 @pytest.mark.parametrize(

@@ -86,6 +86,19 @@ KAIROS_ROW = {
     "faces_liveness": 0.87,
 }
 ACCURA_ROW = {"vendor": "accura", "message": "", "face_found": True, "score_percent": 91.0, "quality": "good"}
+#: One frame's eyes and mouth as the engine stored them before and after the MediaPipe engine (issue 9).
+OLD_EYES = {"state": "open", "ear_image_left": 0.254, "ear_image_right": 0.176, "open_bound": "both EAR >= 0.17"}
+NEW_EYES = {
+    "state": "open",
+    "image_left": {"ratio": 0.254, "state": "open"},
+    "image_right": {"ratio": 0.176, "state": "open"},
+    "open_bound": "both EAR >= 0.17",
+    "closed_bound": "both EAR <= 0.14",
+    "measure": "EAR",
+}
+OLD_MOUTH = {"state": "closed", "mar": 0.05, "open_bound": "MAR >= 0.35", "closed_bound": "MAR <= 0.1"}
+NEW_MOUTH = {**OLD_MOUTH, "ratio": 0.05, "measure": "MAR"}
+del NEW_MOUTH["mar"]
 ENGINE_IMAGE = {
     "role": "frame",
     "index": 0,
@@ -174,15 +187,7 @@ def test_old_engine_eyes_and_mouth_load_as_the_new_shape() -> None:
 
 
 def test_the_new_engine_shapes_load_without_a_misfit() -> None:
-    eyes = {
-        "state": "closed",
-        "image_left": {"ratio": 0.1, "state": "closed"},
-        "image_right": {"ratio": 0.12, "state": "closed"},
-        "open_bound": "both >= 0.2",
-        "closed_bound": "both <= 0.14",
-        "measure": "eyelid aperture / eye width",
-    }
-    mouth = {"state": "open", "ratio": 0.6, "open_bound": ">= 0.35", "closed_bound": "<= 0.1", "measure": "inner lips"}
+    eyes, mouth = NEW_EYES, NEW_MOUTH
     passive = {
         "available": True,
         "real_probability": 0.8,
@@ -197,7 +202,7 @@ def test_the_new_engine_shapes_load_without_a_misfit() -> None:
     detail = load({**raw, "findings": findings})
     assert detail.problems == []
     assert detail.images[0].eyes is not None
-    assert detail.images[0].eyes.sides["image_left"] == Openness("closed", ratio=0.1)
+    assert detail.images[0].eyes.sides["image_left"] == Openness("open", ratio=0.254)
     assert detail.images[0].passive is not None
     assert detail.images[0].passive.fusion == "mean of 2 models"
     assert detail.findings[0] == Finding("identity_mismatch", "frame 3 is someone else", ["frame 3"], {"distance": 0.8})
