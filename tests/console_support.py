@@ -39,6 +39,14 @@ def selfie_details(*, width: int = 320, height: int = 240, box: Any = None, **ex
     return {"engine": "scripted", "images": [entry]}
 
 
+def frame_images(*parameters: str) -> list[IncomingImage]:
+    """Active-case frames of plain colour, one per parameter asked."""
+    return [
+        IncomingImage(role="frame", data=image_bytes(color=(10 * i, 80, 90)), index=i, face_parameter=p)
+        for i, p in enumerate(parameters)
+    ]
+
+
 def scripted_result(score: float | None, *, reason: str = "", details: dict[str, Any] | None = None) -> ProviderResult:
     return ProviderResult(
         score=score,

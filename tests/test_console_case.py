@@ -12,7 +12,7 @@ from liveness import storage
 from liveness.models import AuditEvent, Case, CaseStatus, Check, CheckStatus, Evidence, Verdict
 from liveness.providers import PermanentProviderError
 from liveness.services import IncomingImage, case_create
-from tests.console_support import PASSWORD, pipeline_case, scripted_result, selfie_details
+from tests.console_support import PASSWORD, frame_images, pipeline_case, scripted_result, selfie_details
 from tests.helpers import image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -124,27 +124,25 @@ def test_a_failed_check_shows_its_error(operator_client: Client, scripted) -> No
 def test_an_active_case_shows_each_frame_beside_its_parameter_and_what_was_seen(
     operator_client: Client, scripted
 ) -> None:
-    frames = [
-        IncomingImage(role="frame", data=image_bytes(color=(10 * i, 80, 90)), index=i, face_parameter=p)
-        for i, p in enumerate(["left", "eyes closed"])
-    ]
+    frames = frame_images("left", "eyes closed")
     details = {
         "images": [
             {
                 "role": "frame",
                 "index": 0,
                 "face_parameter": "left",
-                "faces": [{"box": {"left": 0.1, "top": 0.1, "right": 0.5, "bottom": 0.6}}],
+                "image": {"width": 100, "height": 100},
+                "faces": [{"box": {"left": 10, "top": 10, "right": 50, "bottom": 60}}],
                 "pose": {"yaw": 24.5, "pitch": -3.0, "roll": 1.2},
-                "parameter": {"matched": True, "measured": 24.5, "bound": "yaw >= 15"},
+                "parameter_check": {"parameter": "left", "matched": True, "value": {"yaw": 24.5}, "bound": "yaw >= 15"},
             },
             {
                 "role": "frame",
                 "index": 1,
                 "face_parameter": "eyes closed",
-                "eyes": {"state": "open", "ear": 0.31},
-                "mouth": {"open": False},
-                "parameter": {"matched": False, "bound": "EAR <= 0.14"},
+                "eyes": {"state": "open", "image_left": {"ratio": 0.31, "state": "open"}, "measure": "EAR"},
+                "mouth": {"state": "closed", "ratio": 0.04, "measure": "MAR"},
+                "parameter_check": {"parameter": "eyes closed", "matched": False, "bound": "EAR <= 0.14"},
             },
         ]
     }
@@ -153,10 +151,11 @@ def test_an_active_case_shows_each_frame_beside_its_parameter_and_what_was_seen(
     assert '<strong class="parameter">left</strong>' in html
     assert '<strong class="parameter">eyes closed</strong>' in html
     assert "yaw +24.5°, pitch -3.0°, roll +1.2°" in html
-    assert "open (ear 0.31)" in html
+    assert "open (image left open EAR 0.31)" in html
+    assert "closed (MAR 0.04)" in html
     assert html.count('class="badge oc-pass">matches</span>') == 1
     assert html.count('class="badge oc-fail">does not match</span>') == 1
-    # Fractions are placed as fractions of the frame.
+    # Pixels of the size the provider measured in are placed as percent of the frame.
     assert "left: 10.0%; top: 10.0%; width: 40.0%; height: 50.0%" in html
 
 

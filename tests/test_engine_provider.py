@@ -376,3 +376,18 @@ def test_a_live_selfie_is_decided_live_through_the_pipeline(settings):
     assert (stored.status, stored.outcome, stored.threshold) == (CheckStatus.SUCCEEDED, CheckOutcome.PASS, 0.5)
     assert stored.details["score_method"].startswith("selfie:")
     assert (case.status, case.auto_verdict) == (CaseStatus.DECIDED, Verdict.LIVE)
+
+
+def test_every_engine_result_fits_the_details_contract():
+    """The engine's details are read by the console through the typed contract: nothing may misfit."""
+    from liveness.providers import details as contract
+
+    document = evidence(synthetic_document(OBAMA_ON_A_DOCUMENT), role="id_front")
+    results = {
+        "selfie": check("selfie", [shared(OBAMA_FRONTAL)]),
+        "id_document": check("id_document", [document, shared(BIDEN)]),
+        "active": check("active", frames([*SEQUENCE[:2], (BIDEN, "front")])),
+    }
+    for kind, result in results.items():
+        assert contract.load(result.details, kind=kind).problems == [], kind
+    assert [f.code for f in contract.load(results["id_document"].details).findings] == ["face_mismatch"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from liveness.providers import ProviderInputError, get_provider
+from liveness.providers import details as details_contract
+from liveness.providers.details import load as load_details
 from liveness.sandbox.recorder import recording
 from liveness.vendors.accura import ACCURA_MAX_UPLOAD_BYTES
 from liveness.vendors.kairos import KAIROS_MAX_SIDE
@@ -59,8 +61,10 @@ def test_accura_face_sends_the_documented_multipart_request_and_parses_the_score
     assert sent.response["status"] is True
     assert percent > 90
     assert result.score == pytest.approx(percent / 100)
-    assert result.details["score_percent"] == percent
-    assert result.details["quality"] == "good"
+    detail = load_details(result.details)
+    assert detail.vendor_fields["score_percent"] == percent
+    assert detail.images[0].quality is not None
+    assert (detail.images[0].role, detail.images[0].quality.label) == ("selfie", "good")
     assert result.details["request"]["liveness_image"]["reencoded"] is False
     assert result.raw_response == sent.response
     assert result.latency_ms is not None
@@ -97,7 +101,7 @@ def test_accura_face_reencodes_a_large_png_into_a_jpeg_under_the_limit():
     assert upload.format == "JPEG"
     assert upload.filename == "selfie.jpg"
     # Noise has no face: Accura's status false is a not-assessed result, not an error.
-    assert (result.score, result.reason, result.details["face_found"]) == (None, "no_face", False)
+    assert (result.score, result.reason, load_details(result.details).images[0].face_found) == (None, "no_face", False)
 
 
 def test_accura_face_no_face_is_a_not_assessed_result_the_policy_sends_to_review():
@@ -166,14 +170,19 @@ def test_kairos_sends_the_sample_headers_selfie_and_threshold_and_keeps_the_requ
     assert result.score == body["response_data"]["faces_liveness"]
     assert (result.score or 0) > 0.9
     assert result.vendor_request_id == body["api_req_uid"]
-    assert result.details["api_req_uid"] == body["api_req_uid"]
-    assert result.details["x_request_id"]  # the X-Request-ID response header is kept too
-    assert result.details["img"] == {"width": upload.width, "height": upload.height}
-    [face] = result.details["faces_predicted"]
+    detail = load_details(result.details)
+    assert detail.vendor_fields["api_req_uid"] == body["api_req_uid"]
+    assert detail.vendor_fields["x_request_id"]  # the X-Request-ID response header is kept too
+    [image] = detail.images
+    assert image.image is not None
+    assert (image.image.width, image.image.height) == (upload.width, upload.height)
+    assert image.faces is not None
+    [face] = image.faces
     predicted = body["response_data"]["faces_predicted"][0]
-    assert face["box"]["left"] == predicted["top_left"]["x"]
-    assert face["width"] == predicted["delta"]["x"]
-    assert face["confidence"] == predicted["confidence"]
+    assert face.box is not None
+    assert face.box.left == predicted["top_left"]["x"]
+    assert face.width == predicted["delta"]["x"]
+    assert face.detection_score == predicted["confidence"]
 
 
 def test_kairos_refuses_a_selfie_under_300_px_before_any_call():
@@ -199,7 +208,8 @@ def test_kairos_downscales_a_selfie_over_5000_px():
 
 def test_kairos_reports_no_face_as_not_assessed():
     result = get_provider("kairos").check(check_request("selfie", [evidence("selfie", image_bytes(640, 480))]))
-    assert (result.score, result.reason, result.details["face_count"]) == (None, "no_face", 0)
+    [image] = load_details(result.details).images
+    assert (result.score, result.reason, image.face_count, image.faces) == (None, "no_face", 0, [])
 
 
 # --- Riset ------------------------------------------------------------------------------------------------
@@ -253,27 +263,37 @@ def test_riset_sends_the_documented_json_body_and_parses_every_frame(settings):
         else:
             assert max(image.width, image.height) == 1920  # obama3 is 1434x2333: downscaled
 
-    frames_out = result.details["frames"]
-    assert [f["face_parameter"] for f in frames_out] == ACTIVE_PARAMETERS
+    detail = load_details(result.details)
+    frames_out = detail.images
+    assert [(f.role, f.index, f.face_parameter) for f in frames_out] == [
+        ("frame", i, p) for i, p in enumerate(ACTIVE_PARAMETERS)
+    ]
     for parsed, key in zip(frames_out, [f"image{i}" for i in range(1, 9)], strict=True):
         answered = sent.response["results"][key]
-        assert parsed["match"] == answered["match"]
-        assert parsed["spoof"] == answered["spoof"]
-        assert parsed["pose"] == {"yaw": answered["yaw"], "pitch": answered["pitch"], "roll": answered["roll"]}
-        assert parsed["eyes"]["left"] == {"state": answered["left_eye"], "score": answered["left_eye_score"]}
-        assert parsed["mouth"] == {"state": answered["mouth"], "score": answered["mouth_score"]}
-        assert parsed["similarity"] == answered["similarity"]
-        assert parsed["masker"] is False
+        assert parsed.parameter_check is not None
+        assert parsed.parameter_check.matched == answered["match"]
+        assert parsed.label == answered["spoof"]
+        assert parsed.pose == details_contract.Pose(answered["yaw"], answered["pitch"], answered["roll"])
+        assert parsed.eyes is not None
+        assert parsed.eyes.sides["left"] == details_contract.Openness(
+            state=answered["left_eye"], score=answered["left_eye_score"]
+        )
+        assert parsed.mouth == details_contract.Openness(state=answered["mouth"], score=answered["mouth_score"])
+        assert parsed.vendor_fields["similarity"] == answered["similarity"]
+        assert parsed.vendor_fields["masker"] is False
     # The engine saw the turns the frames were asked for, and the same person throughout.
-    assert frames_out[0]["pose"]["yaw"] > 15
-    assert frames_out[1]["pose"]["yaw"] < -15
-    assert all(f["verified"] for f in frames_out)
-    passed = sum(f["passed"] for f in frames_out)
+    turned_left, turned_right = frames_out[0].pose, frames_out[1].pose
+    assert turned_left is not None
+    assert turned_right is not None
+    assert (turned_left.yaw or 0) > 15
+    assert (turned_right.yaw or 0) < -15
+    assert all(f.vendor_fields["verified"] for f in frames_out)
+    passed = sum(f.vendor_fields["passed"] for f in frames_out)
     assert result.score == pytest.approx(passed / 8)
     assert result.threshold == pytest.approx(7 / 8)
-    assert result.details["frames_passed"] == passed
-    assert result.details["success_threshold"] == 7
-    assert result.details["liveness"] == sent.response["liveness"] == ("passed" if passed >= 7 else "failed")
+    assert detail.vendor_fields["frames_passed"] == passed
+    assert detail.vendor_fields["success_threshold"] == 7
+    assert detail.vendor_fields["liveness"] == sent.response["liveness"] == ("passed" if passed >= 7 else "failed")
     assert result.vendor_request_id == "777"
 
 
@@ -289,7 +309,8 @@ def test_riset_sends_a_selfie_as_one_front_frame_with_the_setting_as_success_thr
     assert "facegallery_id" not in body
     assert result.score == 1.0
     assert result.threshold == 1.0
-    assert result.details["frames"][0]["spoof"] == "real"
+    [image] = load_details(result.details).images
+    assert (image.role, image.label) == ("selfie", "real")
 
 
 def test_riset_downscales_frames_over_1920_px_and_sends_them_as_base64():

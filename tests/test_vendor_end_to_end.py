@@ -7,6 +7,7 @@ import pytest
 
 from liveness import services
 from liveness.models import AuditEvent, Case, CaseStatus, Check, CheckOutcome, CheckStatus, Verdict
+from liveness.providers.details import load as load_details
 from liveness.sandbox.recorder import recording
 from liveness.vendors.accura import ACCURA_MAX_UPLOAD_BYTES
 from tests.vendor_fixtures import (
@@ -58,7 +59,7 @@ def test_a_selfie_goes_through_every_selfie_provider_and_is_decided_live():
     assert checks["accura_face"].threshold == 0.55
     assert checks["kairos"].vendor_request_id
     assert checks["kairos"].threshold == 0.6
-    assert checks["riset"].details["frames"][0]["face_parameter"] == "front"
+    assert load_details(checks["riset"].details).images[0].face_parameter == "front"
     assert (case.status, case.auto_verdict, case.final_verdict) == (CaseStatus.DECIDED, Verdict.LIVE, Verdict.LIVE)
     assert AuditEvent.objects.filter(case=case, action="case.auto_decided").count() == 1
 
@@ -114,7 +115,7 @@ def test_an_active_series_of_eight_frames_goes_through_local_and_riset_and_is_de
     assert riset.status == CheckStatus.SUCCEEDED
     assert riset.threshold == pytest.approx(7 / 8)
     # Every frame shows what it was asked for, by the same person, and is judged real.
-    assert riset.details["frames_passed"] == 8
+    assert load_details(riset.details).vendor_fields["frames_passed"] == 8
     assert riset.score == 1.0
     assert riset.outcome == CheckOutcome.PASS
     assert riset.vendor_label == "passed: 8/8 frames (needs 7)"

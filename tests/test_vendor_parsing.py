@@ -16,6 +16,7 @@ from liveness.providers import (
     RetryableProviderError,
     get_provider,
 )
+from liveness.providers.details import load as load_details
 from liveness.providers.http import HttpProvider, HttpResponse
 from liveness.vendors.riset import success_threshold_for
 from tests.helpers import image_bytes
@@ -49,7 +50,7 @@ def frames_request(parameters: list[str], **fields: Any):
 def test_accura_reads_the_score_as_a_percentage():
     result = vendor("accura_face").parse(response({"status": True, "data": {"score": 73.5, "quality": 88}}), SELFIE)
     assert result.score == pytest.approx(0.735)
-    assert result.details["quality"] == 88
+    assert load_details(result.details).images[0].vendor_fields["quality"] == 88  # not a word: kept as given
     assert result.vendor_label == "score 73.5%"
 
 
@@ -77,7 +78,7 @@ def test_accura_refuses_an_unknown_shape_instead_of_reading_a_zero(body):
 def test_accura_no_face_is_a_result_without_a_score():
     result = vendor("accura_face").parse(response({"status": False, "message": "Face not detected"}), SELFIE)
     assert (result.score, result.reason) == (None, "no_face")
-    assert result.details["message"] == "Face not detected"
+    assert load_details(result.details).vendor_fields["message"] == "Face not detected"
 
 
 def test_a_body_that_is_not_json_is_permanent_with_the_body_kept():
@@ -145,11 +146,16 @@ def test_kairos_parses_the_documented_response_body():
     result = vendor("kairos").parse(response(KAIROS_DOC_BODY), SELFIE)
     assert result.score == 0.0
     assert result.vendor_request_id == "c6bb825f-871c-4323-8c06-8e5fd3517747"
-    [face] = result.details["faces_predicted"]
-    assert face["box"] == pytest.approx({"left": 38.0577, "top": 4.0824, "right": 57.0559, "bottom": 29.4781})
-    assert face["confidence"] == 0.9885
-    assert result.details["img"] == {"width": 95, "height": 71}
-    assert result.details["response_code"] == 2
+    detail = load_details(result.details)
+    [image] = detail.images
+    assert image.faces is not None
+    [face] = image.faces
+    assert face.box is not None
+    assert face.box.dump() == pytest.approx({"left": 38.0577, "top": 4.0824, "right": 57.0559, "bottom": 29.4781})
+    assert face.detection_score == 0.9885
+    assert image.image is not None
+    assert (image.image.width, image.image.height) == (95, 71)
+    assert detail.vendor_fields["response_code"] == 2
 
 
 @pytest.mark.parametrize(
@@ -197,12 +203,13 @@ def test_riset_counts_frames_that_match_verify_and_are_real():
     request = frames_request(["left", "right", "front", "eyes open"], success_threshold=3)
     frames = [frame(), frame(spoof="spoof", spoof_score=0.77), frame(match=False), frame(verified=None)]
     result = vendor("riset").parse(response(riset_body(frames, "failed")), request)
-    assert [f["passed"] for f in result.details["frames"]] == [True, False, False, True]
+    detail = load_details(result.details)
+    assert [f.vendor_fields["passed"] for f in detail.images] == [True, False, False, True]
     assert (result.score, result.threshold) == (0.5, 0.75)
-    assert result.details["frames"][1]["real_probability"] == pytest.approx(0.23)
-    assert result.details["frames"][0]["pose"] == {"yaw": 6.13, "pitch": 19.32, "roll": -0.4}
-    assert result.details["frames"][0]["eyes"]["right"] == {"state": "open", "score": 1.0}
-    assert "vendor_disagrees" not in result.details
+    assert detail.images[1].vendor_fields["real_probability"] == pytest.approx(0.23)
+    assert result.details["images"][0]["pose"] == {"yaw": 6.13, "pitch": 19.32, "roll": -0.4}
+    assert result.details["images"][0]["eyes"]["right"] == {"state": "open", "score": 1.0}
+    assert "vendor_disagrees" not in detail.vendor_fields
     assert result.vendor_label == "failed: 2/4 frames (needs 3)"
 
 
@@ -210,7 +217,8 @@ def test_riset_flags_a_vendor_verdict_that_disagrees_with_the_count():
     request = frames_request(["front"])
     result = vendor("riset").parse(response(riset_body([frame(match=False)], "passed")), request)
     assert result.score == 0.0
-    assert result.details["vendor_disagrees"] == "vendor says passed, the frame count says failed"
+    disagreement = load_details(result.details).vendor_fields["vendor_disagrees"]
+    assert disagreement == "vendor says passed, the frame count says failed"
 
 
 def test_riset_with_no_face_in_any_frame_is_not_assessed():
@@ -268,7 +276,7 @@ def test_it_removes_an_echoed_credential_from_the_stored_details_and_label_too(s
     result = answered("accura_face", response(body), SELFIE)
     assert "secret-key-123" not in json.dumps(result.details)
     assert "secret-key-123" not in result.vendor_label
-    assert result.details["message"] == "ok for [redacted]"
+    assert load_details(result.details).vendor_fields["message"] == "ok for [redacted]"
 
 
 def test_it_removes_an_echoed_credential_from_the_error_message_shown_and_logged(settings):

@@ -1,13 +1,10 @@
-"""Turning stored checks into what the case page draws: score bars, face boxes, per-image observations.
+"""Turning stored checks into what the case page draws: score bars, face boxes, per-image observations,
+findings.
 
-Pure functions over model instances already loaded (no queries). Providers put their normalised detail in
-``Check.details``; the local engine's shape is ``details["images"][i]`` with ``role``, ``index``,
-``image`` {width, height} and ``faces[j]["box"]`` {left, top, right, bottom} in image pixels. The vendor
-adapters store their own shapes: Riset one ``details["frames"][i]`` per frame sent (``match``, ``pose``,
-``eyes`` {left, right}, ``mouth``, ``spoof``), Kairos a top-level ``faces_predicted`` list of boxes with
-``img`` {width, height} for its single image, Accura only ``face_found`` and a ``quality`` word. Boxes may
-also come as x/y/width/height or as 0..1 fractions. Everything here reads whatever of that is present and
-skips what is not; it never invents a value.
+Pure functions over model instances already loaded (no queries). What a provider stored in ``Check.details``
+is read through the details contract (:mod:`liveness.providers.details`): one typed shape for the local
+engine and every vendor, rows stored before the contract included, so nothing here knows a vendor's own
+keys. It shows what is present and skips what is not; it never invents a value.
 """
 
 from __future__ import annotations
@@ -20,8 +17,10 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from ..models import Case, CaseKind, CaseStatus, Check, CheckStatus, Evidence, EvidenceRole, ProviderSetting
+from ..models import Case, CaseStatus, Check, CheckStatus, Evidence, ProviderSetting
 from ..providers import UnknownProvider, get_provider
+from ..providers.details import Box, CheckDetail, Finding, ImageDetail, Openness, Passive, Pose, Quality, Size
+from ..providers.details import load as load_details
 
 PROVIDER_COLOURS = 6  # distinct box colours in the stylesheet (.prov-0 … .prov-5)
 
@@ -53,9 +52,9 @@ def score_bar(*, score: float | None, threshold: float | None, margin: float | N
     )
 
 
-def is_heuristic(check: Check) -> bool:
+def is_heuristic(check: Check, detail: CheckDetail | None = None) -> bool:
     """A score from a heuristic (not a trained detector) must say so wherever it is shown."""
-    if isinstance(check.details, Mapping) and check.details.get("heuristic"):
+    if (detail or load_details(check.details)).heuristic:
         return True
     try:
         return bool(get_provider(check.provider).is_heuristic)
@@ -102,48 +101,14 @@ class EvidenceView:
         return self.evidence.face_parameter
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def _box_edges(raw: Any) -> tuple[float, float, float, float] | None:
-    """(left, top, right, bottom) from a dict of edges, a dict of x/y/width/height, or a 4-list of edges."""
-    if isinstance(raw, Mapping):
-        edges = [_number(raw.get(k)) for k in ("left", "top", "right", "bottom")]
-        if all(e is not None for e in edges):
-            left, top, right, bottom = (float(e) for e in edges if e is not None)
-            return left, top, right, bottom
-        keys = (("x", "x"), ("y", "y"), ("width", "w"), ("height", "h"))
-        xywh = [_number(raw.get(k, raw.get(alt))) for k, alt in keys]
-        if all(v is not None for v in xywh):
-            x, y, w, h = (float(v) for v in xywh if v is not None)
-            return x, y, x + w, y + h
-        return None
-    if isinstance(raw, list | tuple) and len(raw) == 4:
-        values = [_number(v) for v in raw]
-        if all(v is not None for v in values):
-            left, top, right, bottom = (float(v) for v in values if v is not None)
-            return left, top, right, bottom
-    return None
-
-
 def face_box(
-    raw: Any, *, image_width: float, image_height: float, provider: str, colour: int, label: str, is_main: bool
+    box: Box, *, image_width: float, image_height: float, provider: str, colour: int, label: str, is_main: bool
 ) -> FaceBox | None:
-    """A box in percent of the image, or None when ``raw`` is not a box we can place."""
-    edges = _box_edges(raw)
-    if edges is None or image_width <= 0 or image_height <= 0:
+    """A box (pixels of an image of the given size) in percent of the image; None when it lies outside."""
+    if image_width <= 0 or image_height <= 0:
         return None
-    left, top, right, bottom = edges
-    if right <= left or bottom <= top:
-        return None
-    if max(edges) > 1.0:  # pixels; all values within 0..1 are fractions of the image
-        left, right = left / image_width, right / image_width
-        top, bottom = top / image_height, bottom / image_height
-    left, top = max(0.0, left), max(0.0, top)
-    right, bottom = min(1.0, right), min(1.0, bottom)
+    left, right = max(0.0, box.left / image_width), min(1.0, box.right / image_width)
+    top, bottom = max(0.0, box.top / image_height), min(1.0, box.bottom / image_height)
     if right <= left or bottom <= top:
         return None
     return FaceBox(
@@ -158,50 +123,6 @@ def face_box(
     )
 
 
-#: Top-level keys that make a single-image vendor's details one image entry (Kairos, Accura).
-_SINGLE_IMAGE_KEYS = ("faces", "faces_predicted", "box", "face_found")
-
-
-def image_entries(details: Any) -> list[dict[str, Any]]:
-    """The per-image detail dicts of a check, in the order the images were sent: the local engine's
-    ``images``, Riset's ``frames``, or a single-image vendor's top level as one entry."""
-    if not isinstance(details, Mapping):
-        return []
-    for key in ("images", "frames"):
-        listed = details.get(key)
-        if isinstance(listed, list):
-            return [entry for entry in listed if isinstance(entry, dict)]
-    if any(key in details for key in _SINGLE_IMAGE_KEYS):
-        return [dict(details)]
-    return []
-
-
-def _faces(entry: Mapping[str, Any]) -> list[Any] | None:
-    """The face list of an image entry (``faces_predicted`` is Kairos's name for it), None if absent."""
-    for key in ("faces", "faces_predicted"):
-        if isinstance(entry.get(key), list):
-            return list(entry[key])
-    return None
-
-
-def request_order(evidence: Sequence[Evidence], kind: str) -> list[Evidence]:
-    """The order a check's images were sent in (as ``check_request_build`` builds it): frames by index,
-    otherwise the primary image (the document of an ID case, else the selfie) first."""
-    if kind == CaseKind.ACTIVE:
-        return sorted(evidence, key=lambda e: e.index)
-    primary = EvidenceRole.ID_FRONT if kind == CaseKind.ID_DOCUMENT else EvidenceRole.SELFIE
-    return sorted(evidence, key=lambda e: (e.role != primary, e.role, e.index))
-
-
-def _entry_evidence(
-    entry: Mapping[str, Any], position: int, ordered: Sequence[Evidence], by_slot: Mapping[tuple[str, int], Evidence]
-) -> Evidence | None:
-    role, index = entry.get("role"), entry.get("index")
-    if isinstance(role, str) and role:
-        return by_slot.get((role, index if isinstance(index, int) else 0))
-    return ordered[position] if position < len(ordered) else None
-
-
 def _fmt(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -214,140 +135,126 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _pose(value: Any) -> str:
-    if not isinstance(value, Mapping):
-        return _fmt(value)
-    parts = [f"{axis} {v:+.1f}°" for axis in ("yaw", "pitch", "roll") if (v := _number(value.get(axis))) is not None]
-    if parts:
-        return ", ".join(parts)
+def _pose(pose: Pose) -> str:
     # Angles the provider left empty (Riset's nulls) are not a pose worth a line.
-    return _fmt({k: v for k, v in value.items() if v is not None})
+    angles = [(axis, getattr(pose, axis)) for axis in ("yaw", "pitch", "roll")]
+    return ", ".join(f"{axis} {value:+.1f}°" for axis, value in angles if value is not None)
 
 
-def _state(value: Any) -> str:
-    """Eye / mouth state: "open (ratio 0.31, bound 0.2)" from whatever keys the provider gave; per-eye
-    states ({"left": {...}, "right": {...}}, as Riset reports them) as "left open (…), right closed (…)"."""
-    if not isinstance(value, Mapping):
-        return _fmt(value)
-    sides = [side for side in ("left", "right") if isinstance(value.get(side), Mapping)]
-    if sides:
-        return ", ".join(f"{side} {_state(value[side])}" for side in sides)
-    state = value.get("state") or value.get("label")
-    if state is None and isinstance(value.get("open"), bool):
-        state = "open" if value["open"] else "closed"
-    rest = {k: v for k, v in value.items() if k not in ("state", "label", "open")}
-    extra = _fmt(rest)
-    return f"{state} ({extra})" if state and extra else str(state or extra)
+def _numbers(reading: Openness, measure: str) -> str:
+    pairs = ((measure or "ratio", reading.ratio), ("score", reading.score))
+    return ", ".join(f"{name} {_fmt(value)}" for name, value in pairs if value is not None)
 
 
-#: Where a provider says whether a frame answered its parameter (``match`` is Riset's per-frame field).
-_MATCH_KEYS = ("parameter_match", "parameter_check", "parameter", "answer", "matched", "match")
+def _openness(reading: Openness) -> str:
+    """Eyes or mouth, whichever shape the provider measured: "open (image left open EAR 0.254, image right
+    open EAR 0.176)" or "open (MAR 0.52)" from the engine, "left open (score 0.98), right open (score 1.0)"
+    from a vendor's per-eye states."""
+    inner = bool(reading.state)  # within the overall state's brackets: no brackets of their own
+    parts = [own] if (own := _numbers(reading, reading.measure)) else []
+    for side, value in reading.sides.items():
+        numbers = _numbers(value, reading.measure)
+        words = [side.replace("_", " "), value.state or "", numbers if inner or not numbers else f"({numbers})"]
+        parts.append(" ".join(word for word in words if word))
+    detail = ", ".join(parts)
+    if not reading.state:
+        return detail
+    return f"{reading.state} ({detail})" if detail else reading.state
 
 
-def _parameter_match(entry: Mapping[str, Any]) -> tuple[bool | None, str]:
-    for key in _MATCH_KEYS:
-        value = entry.get(key)
-        if isinstance(value, bool):
-            return value, ""
-        if isinstance(value, Mapping):
-            for flag in ("matched", "passed", "match", "answer"):
-                if isinstance(value.get(flag), bool):
-                    rest = {k: v for k, v in value.items() if k != flag}
-                    return bool(value[flag]), _fmt(rest)
-    return None, ""
+def _quality(quality: Quality) -> str:
+    if quality.usable is None:
+        return quality.label  # the vendor's own word (Accura: "good", "poor")
+    text = "usable" if quality.usable else "not usable"
+    if quality.reasons:
+        text += ": " + ", ".join(r.replace("_", " ") for r in quality.reasons)
+    return text
 
 
-def observation(provider: str, entry: Mapping[str, Any]) -> Observation:
+def _passive(passive: Passive) -> str:
+    if passive.available is False:
+        return "unavailable"
+    if passive.real_probability is None:
+        return ""
+    text = f"real p={passive.real_probability:.3f}"
+    # Per model: a probability, or an entry holding one (the engine may store more about each model).
+    each_model = {
+        name: p.get("real_probability") if isinstance(p, Mapping) else p for name, p in passive.models.items()
+    }
+    models = {name: p for name, p in each_model.items() if isinstance(p, int | float) and not isinstance(p, bool)}
+    if len(models) > 1:
+        each = ", ".join(f"{name} {p:.3f}" for name, p in models.items())
+        text += f" ({passive.fusion or 'fused'}: {each})"
+    elif passive.fusion:
+        text += f" ({passive.fusion})"
+    return text
+
+
+def observation(provider: str, image: ImageDetail) -> Observation:
     """The facts worth showing an operator from one image's detail, labelled, in a stable order."""
     obs = Observation(provider=provider)
-    main = entry.get("main_face") if isinstance(entry.get("main_face"), Mapping) else {}
-    assert isinstance(main, Mapping)
-
-    def pick(key: str) -> Any:
-        return entry.get(key, main.get(key))
-
-    faces = _faces(entry)
-    if (outcome := entry.get("face_outcome")) is not None:
-        obs.facts.append(("faces", f"{str(outcome).replace('_', ' ')} ({entry.get('face_count', '?')})"))
-    elif faces is not None:
-        obs.facts.append(("faces", str(len(faces))))
-    elif isinstance(entry.get("face_found"), bool):
-        obs.facts.append(("faces", "found" if entry["face_found"] else "none found"))
-    if (pose := pick("pose")) is not None and (text := _pose(pose)):
+    if image.face_outcome:
+        count = image.face_count if image.face_count is not None else "?"
+        obs.facts.append(("faces", f"{image.face_outcome.replace('_', ' ')} ({count})"))
+    elif image.faces is not None:
+        obs.facts.append(("faces", str(len(image.faces))))
+    elif image.face_found is not None:
+        obs.facts.append(("faces", "found" if image.face_found else "none found"))
+    if image.pose is not None and (text := _pose(image.pose)):
         obs.facts.append(("pose", text))
-    for key in ("eyes", "mouth"):
-        if (value := pick(key)) is not None and (text := _state(value)):
-            obs.facts.append((key, text))
-    quality = entry.get("quality")
-    if isinstance(quality, Mapping):
-        usable = quality.get("usable")
-        reasons = quality.get("reasons") or []
-        text = "usable" if usable else "not usable"
-        if reasons:
-            text += ": " + ", ".join(str(r).replace("_", " ") for r in reasons)
+    for name, reading in (("eyes", image.eyes), ("mouth", image.mouth)):
+        if reading is not None and (text := _openness(reading)):
+            obs.facts.append((name, text))
+    if image.quality is not None and (text := _quality(image.quality)):
         obs.facts.append(("quality", text))
-    elif isinstance(quality, str) and quality:
-        obs.facts.append(("quality", quality))  # the vendor's own word (Accura: "good", "poor")
-    if isinstance(spoof := entry.get("spoof"), str) and spoof:
-        # The vendor's per-frame label and its confidence in that label (Riset's spoof / spoof_score).
-        confidence = _number(entry.get("spoof_score"))
-        obs.facts.append(("label", spoof + (f" ({confidence:.3f})" if confidence is not None else "")))
-    passive = entry.get("passive")
-    if isinstance(passive, Mapping):
-        if passive.get("available") and _number(passive.get("real_probability")) is not None:
-            obs.facts.append(("passive", f"real p={float(passive['real_probability']):.3f}"))
-        elif passive.get("available") is False:
-            obs.facts.append(("passive", "unavailable"))
-    matched, why = _parameter_match(entry)
-    obs.matched = matched
-    if matched is not None and why:
-        obs.facts.append(("parameter", why))
+    if image.label:
+        # The vendor's own word for the image and its confidence in that word (Riset's spoof / spoof_score).
+        confidence = image.label_confidence
+        obs.facts.append(("label", image.label + (f" ({confidence:.3f})" if confidence is not None else "")))
+    if image.passive is not None and (text := _passive(image.passive)):
+        obs.facts.append(("passive", text))
+    if (answer := image.parameter_check) is not None:
+        obs.matched = answer.matched
+        measured = _fmt(answer.value) if answer.value is not None else ""
+        if why := ", ".join(part for part in (measured, answer.bound) if part):
+            obs.facts.append(("parameter", why))
     return obs
 
 
 def evidence_views(*, evidence: Sequence[Evidence], checks: Sequence[Check], kind: str) -> list[EvidenceView]:
-    """Each image of the case with every provider's face boxes and observations attached."""
+    """Each image of the case with every provider's face boxes and observations attached. Every image of a
+    detail names its evidence by role and index (the contract fills them in for rows stored before it)."""
     views = {e.pk: EvidenceView(evidence=e) for e in evidence}
     providers = list(dict.fromkeys(c.provider for c in checks))
     for check in checks:
         if check.status != CheckStatus.SUCCEEDED:
             continue
-        same_round = [e for e in evidence if e.round == check.round]
-        ordered = request_order(same_round, kind)
-        by_slot = {(e.role, e.index): e for e in same_round}
+        by_slot = {(e.role, e.index): e for e in evidence if e.round == check.round}
         colour = providers.index(check.provider) % PROVIDER_COLOURS
-        for position, entry in enumerate(image_entries(check.details)):
-            target = _entry_evidence(entry, position, ordered, by_slot)
+        for image in load_details(check.details, kind=kind).images:
+            target = by_slot.get((image.role, image.index or 0))
             if target is None:
                 continue
             view = views[target.pk]
-            # The size the provider measured its boxes in ("img" is Kairos's name; it may have got a resized copy).
-            size: Mapping[str, Any] = next(
-                (entry[k] for k in ("image", "img") if isinstance(entry.get(k), Mapping)), {}
-            )
-            width = _number(size.get("width")) or float(target.width)
-            height = _number(size.get("height")) or float(target.height)
-            main = entry.get("main_face") if isinstance(entry.get("main_face"), Mapping) else None
-            faces = _faces(entry) or []
-            if not faces and "box" in entry:
-                faces = [{"box": entry["box"]}]
-            for face in faces:
-                if not isinstance(face, Mapping):
-                    continue
-                score = _number(face.get("detection_score", face.get("confidence")))
-                label = check.provider + (f" {score:.2f}" if score is not None else "")
+            # The size the provider measured its boxes in (it may have got a resized copy).
+            size = image.image or Size()
+            width, height = size.width or float(target.width), size.height or float(target.height)
+            boxed = [(face, face.box) for face in image.faces or [] if face.box is not None]
+            main_box = image.main_face.box if image.main_face is not None else None
+            for face, edges in boxed:
+                score = face.detection_score
                 box = face_box(
-                    face.get("box"),
+                    edges,
                     image_width=width,
                     image_height=height,
                     provider=check.provider,
                     colour=colour,
-                    label=label,
-                    is_main=main is not None and main.get("box") == face.get("box") and len(faces) > 1,
+                    label=check.provider + (f" {score:.2f}" if score is not None else ""),
+                    is_main=main_box == edges and len(boxed) > 1,
                 )
                 if box is not None:
                     view.boxes.append(box)
-            view.observations.append(observation(check.provider, entry))
+            view.observations.append(observation(check.provider, image))
     return [views[e.pk] for e in evidence]
 
 
@@ -446,11 +353,16 @@ class CheckRow:
     margin: float | None
     threshold_is_current: bool  # not settled yet: the provider's current setting is shown instead
     raw: str
+    #: Reasons the check found (challenge failed, mismatches …), each with its code in plain words.
+    findings: list[Finding] = field(default_factory=list)
+    #: Where the stored detail did not fit the contract when the check settled (an adapter bug).
+    detail_problems: list[str] = field(default_factory=list)
 
 
 def check_rows(checks: Sequence[Check], *, current: Mapping[str, ProviderSetting]) -> list[CheckRow]:
     rows = []
     for check in checks:
+        detail = load_details(check.details)
         threshold, margin, is_current = check.threshold, check.review_margin, False
         if threshold is None and check.provider in current:
             setting = current[check.provider]
@@ -460,11 +372,13 @@ def check_rows(checks: Sequence[Check], *, current: Mapping[str, ProviderSetting
                 check=check,
                 label=provider_label(check.provider),
                 bar=score_bar(score=check.score, threshold=threshold, margin=margin),
-                heuristic=is_heuristic(check),
+                heuristic=is_heuristic(check, detail),
                 threshold=threshold,
                 margin=margin,
                 threshold_is_current=is_current,
                 raw=raw_json(check.raw_response),
+                findings=detail.findings,
+                detail_problems=detail.contract_problems,
             )
         )
     return rows

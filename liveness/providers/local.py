@@ -1,7 +1,8 @@
 """The ``local`` provider: the portal's own engine, in-process, no network.
 
 How the score is made for each case kind is in :mod:`liveness.engine.scoring` and the README's engine
-section; ``details["score_method"]`` repeats it on every result.
+section; ``details["score_method"]`` repeats it on every result. The engine's own dicts are read into the
+details contract (:mod:`liveness.providers.details`) and stored as its dump, like every vendor's.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..engine import checks as _engine_checks  # noqa: F401  (registers the mode
 from ..engine.analysis import analyze_image
 from ..engine.models import EngineConfigurationError, load_models
 from ..engine.scoring import ScoredImage, score_case
+from . import details as contract
 from .base import CheckRequest, EvidenceImage, Finding, PermanentProviderError, Provider, ProviderResult
 from .registry import register
 
@@ -79,13 +81,15 @@ class LocalEngineProvider(Provider):
                     **extra,
                 }
             )
-        details: dict[str, Any] = {
-            "engine": "local",
-            "kind": request.kind,
-            "images": per_image,
-            "passive_available": bool(models.passive),
-            **scored.details,
-        }
+        detail = contract.load(
+            {
+                "engine": "local",
+                "kind": request.kind,
+                "images": per_image,
+                "passive_available": bool(models.passive),
+                **scored.details,
+            }
+        )
         findings = tuple(Finding(f["code"], f["message"], tuple(f["images"])) for f in scored.findings)
         reason = scored.reason
         if findings and not reason:
@@ -95,6 +99,6 @@ class LocalEngineProvider(Provider):
             findings=findings,
             vendor_label=scored.label,
             reason=reason,
-            details=details,
+            details=contract.dump(detail),
             latency_ms=int((time.monotonic() - started) * 1000),
         )

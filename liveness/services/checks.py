@@ -29,6 +29,7 @@ from django.utils import timezone
 from .. import policy, storage
 from ..models import Case, CaseKind, CaseStatus, Check, CheckStatus, Evidence, EvidenceRole
 from ..providers import CheckRequest, EvidenceImage, ProviderError, ProviderResult, get_provider
+from ..providers.details import settle_details
 from ..storage import EvidenceUnavailable
 from .audit import audit_record
 from .dispatch import enqueue_check
@@ -281,7 +282,7 @@ def check_succeed(*, check_id: int, token: int, result: ProviderResult) -> bool:
             "findings": findings,
             "vendor_label": result.vendor_label[:100],
             "reason": result.reason[:200],
-            "details": result.details,
+            "details": settle_details(result.details, check_id=check_id),
             "raw_response": result.raw_response,
             "latency_ms": result.latency_ms,
             "vendor_request_id": result.vendor_request_id[:200],

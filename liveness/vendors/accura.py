@@ -12,8 +12,9 @@ with the raw body kept, never a silent zero.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from ..providers import details as contract
 from ..providers.base import CheckRequest, EvidenceImage, ProviderInputError, ProviderResult
 from ..providers.http import HttpResponse, OutboundRequest
 from ..providers.registry import register
@@ -61,15 +62,18 @@ class _AccuraProvider(VendorProvider):
         payload = self.json_object(response)
         status = payload.get("status")
         raw = self.redacted_json(payload)
-        details: dict[str, Any] = {"vendor": "accura", "message": payload.get("message", "")}
+        image = contract.ImageDetail(role=self.image_role, index=0)
+        detail = contract.CheckDetail(
+            vendor="accura", kind=request.kind, images=[image], vendor_fields={"message": payload.get("message", "")}
+        )
         if status is False:
             # Accura's "no face found". The policy sends a not-assessed check to review.
-            details["face_found"] = False
+            image.face_found = False
             return ProviderResult(
                 score=None,
                 reason="no_face",
                 vendor_label="no face found",
-                details=details,
+                details=contract.dump(detail),
                 raw_response=raw,
             )
         if status is not True:
@@ -80,18 +84,18 @@ class _AccuraProvider(VendorProvider):
         percent = number(data.get("score"))
         if percent is None or not 0.0 <= percent <= 100.0:
             raise self.unparseable(response, f"'data.score' is not a percentage: {data.get('score')!r}")
-        details.update(
-            {
-                "face_found": True,
-                "score_percent": percent,
-                "quality": data.get("quality"),
-                "score_method": "data.score / 100",
-            }
-        )
+        image.face_found = True
+        quality = data.get("quality")
+        if isinstance(quality, str) and quality:
+            image.quality = contract.Quality(label=quality)  # Accura's own word ("good", "poor")
+        elif quality is not None:
+            image.vendor_fields["quality"] = quality
+        detail.score_method = "data.score / 100"
+        detail.vendor_fields["score_percent"] = percent
         return ProviderResult(
             score=percent / 100.0,
             vendor_label=f"score {percent:g}%",
-            details=details,
+            details=contract.dump(detail),
             raw_response=raw,
         )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..providers import details as contract
 from ..providers.base import CheckRequest, ProviderError, ProviderInputError, ProviderResult, RetryableProviderError
 from ..providers.http import HttpResponse, OutboundRequest
 from ..providers.registry import register
@@ -21,8 +22,8 @@ KAIROS_MIN_SIDE = 300
 KAIROS_MAX_SIDE = 5000
 
 
-def _box(face: Any) -> dict[str, Any] | None:
-    """One ``faces_predicted`` entry as a box: ``top_left`` is the corner, ``delta`` the extent."""
+def _face(face: Any) -> contract.Face | None:
+    """One ``faces_predicted`` entry as a face: ``top_left`` is the corner, ``delta`` the extent."""
     face = mapping(face)
     if face is None:
         return None
@@ -33,12 +34,12 @@ def _box(face: Any) -> dict[str, Any] | None:
     if any(v is None for v in values):
         return None
     left, top, width, height = (float(v) for v in values if v is not None)
-    return {
-        "box": {"left": left, "top": top, "right": left + width, "bottom": top + height},
-        "width": width,
-        "height": height,
-        "confidence": number(face.get("confidence")),
-    }
+    return contract.Face(
+        box=contract.Box(left, top, left + width, top + height) if width > 0 and height > 0 else None,
+        detection_score=number(face.get("confidence")),
+        width=width,
+        height=height,
+    )
 
 
 @register
@@ -101,44 +102,53 @@ class KairosProvider(VendorProvider):
         predicted = data.get("faces_predicted")
         if not isinstance(predicted, list):
             raise self.unparseable(response, "'response_data.faces_predicted' is not a list")
-        boxes = [_box(face) for face in predicted]
-        if any(box is None for box in boxes):
+        faces = [_face(face) for face in predicted]
+        if any(face is None for face in faces):
             raise self.unparseable(response, "a 'faces_predicted' entry lacks top_left/delta coordinates")
         img = mapping(data.get("img")) or {}
         request_uid = str(payload.get("api_req_uid") or "")
         header_id = response.headers.get(self.request_id_header, "")
-        details: dict[str, Any] = {
-            "vendor": "kairos",
-            "api_req_uid": request_uid,
-            "x_request_id": header_id,
-            "response_code": payload.get("response_code"),
-            "requested_at": payload.get("requested_at"),
-            "processed_at": payload.get("processed_at"),
-            "img": {"width": number(img.get("width")), "height": number(img.get("height"))},
-            "faces_predicted": boxes,
-            "face_count": len(boxes),
-            "threshold_sent": request.threshold,
-        }
+        image = contract.ImageDetail(
+            role="selfie",
+            index=0,
+            # The size Kairos measured its boxes in (it may have got a downscaled copy).
+            image=contract.Size(number(img.get("width")), number(img.get("height"))),
+            faces=[face for face in faces if face is not None],
+            face_count=len(faces),
+        )
+        detail = contract.CheckDetail(
+            vendor="kairos",
+            kind=request.kind,
+            images=[image],
+            vendor_fields={
+                "api_req_uid": request_uid,
+                "x_request_id": header_id,
+                "response_code": payload.get("response_code"),
+                "requested_at": payload.get("requested_at"),
+                "processed_at": payload.get("processed_at"),
+                "threshold_sent": request.threshold,
+            },
+        )
         raw = self.redacted_json(payload)
         vendor_request_id = request_uid or header_id
-        if not boxes:
+        if not faces:
             return ProviderResult(
                 score=None,
                 reason="no_face",
                 vendor_label="no face predicted",
-                details=details,
+                details=contract.dump(detail),
                 raw_response=raw,
                 vendor_request_id=vendor_request_id,
             )
         liveness = number(data.get("faces_liveness"))
         if liveness is None or not 0.0 <= liveness <= 1.0:
             raise self.unparseable(response, f"'faces_liveness' is not within 0..1: {data.get('faces_liveness')!r}")
-        details["score_method"] = "response_data.faces_liveness"
-        details["faces_liveness"] = liveness
+        detail.score_method = "response_data.faces_liveness"
+        detail.vendor_fields["faces_liveness"] = liveness
         return ProviderResult(
             score=liveness,
-            vendor_label=f"faces_liveness {liveness:.3f}" + (f" ({len(boxes)} faces)" if len(boxes) > 1 else ""),
-            details=details,
+            vendor_label=f"faces_liveness {liveness:.3f}" + (f" ({len(faces)} faces)" if len(faces) > 1 else ""),
+            details=contract.dump(detail),
             raw_response=raw,
             vendor_request_id=vendor_request_id,
         )

@@ -15,8 +15,10 @@ from __future__ import annotations
 import base64
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from ..providers import details as contract
 from ..providers.base import (
     CheckRequest,
     EvidenceImage,
@@ -52,19 +54,19 @@ def _optional(entry: Mapping[str, Any], key: str, kind: type, where: str) -> Any
     return value
 
 
-def _state(entry: Mapping[str, Any], key: str, where: str) -> dict[str, Any] | None:
+def _state(entry: Mapping[str, Any], key: str, where: str) -> contract.Openness | None:
     state = _optional(entry, key, str, where)
     if state is not None and state not in _STATES:
         raise ValueError(f"{where}.{key} is neither 'open' nor 'closed': {state!r}")
     score = _optional(entry, f"{key}_score", float, where)
     if state is None and score is None:
         return None
-    return {"state": state, "score": score}
+    return contract.Openness(state=state or "", score=score)
 
 
-def parse_frame(entry: Any, *, index: int, parameter: str, spoof_detection: bool) -> dict[str, Any]:
-    """One ``results.image<n>`` object as normalised frame details (ValueError on a malformed field)."""
-    where = f"results.image{index + 1}"
+def parse_frame(entry: Any, *, image: EvidenceImage, position: int, parameter: str, spoof_detection: bool) -> Frame:
+    """One ``results.image<n>`` object as the frame's detail (ValueError on a malformed field)."""
+    where = f"results.image{position + 1}"
     if not isinstance(entry, Mapping):
         raise ValueError(f"{where} is not an object")
     match = entry.get("match")
@@ -75,31 +77,43 @@ def parse_frame(entry: Any, *, index: int, parameter: str, spoof_detection: bool
     if spoof is not None and spoof not in ("spoof", "real"):
         raise ValueError(f"{where}.spoof is neither 'spoof' nor 'real': {spoof!r}")
     spoof_score = _optional(entry, "spoof_score", float, where)
-    pose = {axis: _optional(entry, axis, float, where) for axis in ("yaw", "pitch", "roll")}
-    eyes = {"left": _state(entry, "left_eye", where), "right": _state(entry, "right_eye", where)}
+    pose = contract.Pose(*(_optional(entry, axis, float, where) for axis in ("yaw", "pitch", "roll")))
+    # Riset's left_eye / right_eye, as it names them.
+    sides = {"left": _state(entry, "left_eye", where), "right": _state(entry, "right_eye", where)}
     mouth = _state(entry, "mouth", where)
     # The label's confidence, turned into the probability of "real" the console compares across providers.
     real_probability = None
     if spoof is not None and spoof_score is not None and 0.0 <= spoof_score <= 1.0:
         real_probability = spoof_score if spoof == "real" else 1.0 - spoof_score
-    face_found = any(v is not None for v in (spoof, *pose.values(), mouth, *eyes.values()))
+    angles = (pose.yaw, pose.pitch, pose.roll)
+    face_found = any(v is not None for v in (spoof, *angles, mouth, *sides.values()))
     passed = match and verified is not False and (not spoof_detection or spoof == "real")
-    return {
-        "index": index,
-        "face_parameter": parameter,
-        "face_found": face_found,
-        "match": match,
-        "verified": verified,
-        "similarity": _optional(entry, "similarity", float, where),
-        "masker": _optional(entry, "masker", bool, where),
-        "spoof": spoof,
-        "spoof_score": spoof_score,
-        "real_probability": real_probability,
-        "pose": pose,
-        "eyes": eyes,
-        "mouth": mouth,
-        "passed": passed,
-    }
+    detail = contract.ImageDetail(
+        role=image.role,
+        index=image.index,
+        face_parameter=parameter,
+        face_found=face_found,
+        pose=pose,
+        eyes=contract.Openness(sides={side: state for side, state in sides.items() if state is not None}),
+        mouth=mouth,
+        parameter_check=contract.ParameterAnswer(parameter=parameter, matched=match),
+        label=spoof or "",
+        label_confidence=spoof_score,
+        vendor_fields={
+            "verified": verified,
+            "similarity": _optional(entry, "similarity", float, where),
+            "masker": _optional(entry, "masker", bool, where),
+            "real_probability": real_probability,
+            "passed": passed,
+        },
+    )
+    return Frame(detail=detail, passed=passed)
+
+
+@dataclass(frozen=True)
+class Frame:
+    detail: contract.ImageDetail
+    passed: bool  # matched its parameter, not refused by verification, labelled real (spoof detection on)
 
 
 def success_threshold_for(request: CheckRequest, frames: int) -> int:
@@ -200,39 +214,49 @@ class RisetProvider(VendorProvider):
         if results is None:
             raise self.unparseable(response, "'results' object missing")
         parsed = []
-        for index, (_, parameter) in enumerate(frames):
-            key = f"image{index + 1}"
+        for position, (image, parameter) in enumerate(frames):
+            key = f"image{position + 1}"
             if key not in results:
-                raise self.unparseable(response, f"'results.{key}' missing for frame {index + 1} of {len(frames)}")
+                raise self.unparseable(response, f"'results.{key}' missing for frame {position + 1} of {len(frames)}")
             try:
                 parsed.append(
-                    parse_frame(results[key], index=index, parameter=parameter, spoof_detection=self.spoof_detection)
+                    parse_frame(
+                        results[key],
+                        image=image,
+                        position=position,
+                        parameter=parameter,
+                        spoof_detection=self.spoof_detection,
+                    )
                 )
             except ValueError as exc:
                 raise self.unparseable(response, str(exc)) from exc
         total = len(frames)
         needed = success_threshold_for(request, total)
-        passed = sum(1 for frame in parsed if frame["passed"])
+        passed = sum(1 for frame in parsed if frame.passed)
         liveness = payload.get("liveness")
         ours = "passed" if passed >= needed else "failed"
-        details: dict[str, Any] = {
-            "vendor": "riset",
-            "trx_id": str(request.check_id),
-            "status": status,
-            "status_message": payload.get("status_message", ""),
-            "liveness": liveness,
-            "frames": parsed,
-            "frames_total": total,
-            "frames_passed": passed,
-            "success_threshold": needed,
-            "spoof_detection": self.spoof_detection,
-            "score_method": "frames passed / frames; a frame passes when it matches its parameter, is not "
+        detail = contract.CheckDetail(
+            vendor="riset",
+            kind=request.kind,
+            images=[frame.detail for frame in parsed],
+            score_method="frames passed / frames; a frame passes when it matches its parameter, is not "
             "refused by verification and (spoof detection on) is labelled real",
-        }
+            vendor_fields={
+                "trx_id": str(request.check_id),
+                "status": status,
+                "status_message": payload.get("status_message", ""),
+                "liveness": liveness,
+                "frames_total": total,
+                "frames_passed": passed,
+                "success_threshold": needed,
+                "spoof_detection": self.spoof_detection,
+            },
+        )
         if liveness in ("passed", "failed") and liveness != ours:
-            details["vendor_disagrees"] = f"vendor says {liveness}, the frame count says {ours}"
+            detail.vendor_fields["vendor_disagrees"] = f"vendor says {liveness}, the frame count says {ours}"
+        details = contract.dump(detail)
         raw = self.redacted_json(payload)
-        if not any(frame["face_found"] for frame in parsed):
+        if not any(frame.detail.face_found for frame in parsed):
             return ProviderResult(
                 score=None,
                 reason="no_face",
