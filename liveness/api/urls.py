@@ -6,7 +6,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from . import schema  # noqa: F401  (registers the API-key scheme with drf-spectacular)
-from .views import operator, partner, system
+from .views import accuracy, operator, partner, system
 
 app_name = "api"
 
@@ -36,5 +36,6 @@ urlpatterns = [
         operator.DecisionRefuseApi.as_view(),
         name="operator-decision-refuse",
     ),
+    path("supervisor/accuracy/", accuracy.AccuracyApi.as_view(), name="supervisor-accuracy"),
     re_path(r"^.*$", system.ApiNotFound.as_view(), name="not-found"),
 ]
