@@ -405,7 +405,7 @@ def _per_provider(values: dict[str, float]) -> When_Case:
     )
 
 
-def labelled_checks(*, start: date, end: date, provider: str = "", kind: str = "") -> QuerySet[Check]:
+def period_checks(*, start: date, end: date, provider: str = "", kind: str = "") -> QuerySet[Check]:
     """Settled checks of each case's current round, for cases received in [start, end]."""
     since, until = _bounds(start, end)
     checks = Check.objects.filter(
@@ -423,7 +423,7 @@ def accuracy_report(
 ) -> AccuracyReport:
     targets = targets or Targets()
     since, until = _bounds(start, end)
-    checks = labelled_checks(start=start, end=end, provider=provider, kind=kind)
+    checks = period_checks(start=start, end=end, provider=provider, kind=kind)
     settings_now = current_settings(p.key for p in all_providers())
     thresholds = {key: t for key, (t, _m) in settings_now.items()}
     band_low = {key: t - m for key, (t, m) in settings_now.items()}
@@ -586,7 +586,6 @@ def disagreements(cases: QuerySet[Case], *, provider: str = "") -> Disagreements
                 filter=Q(passed=True, case__final_verdict=Verdict.LIVE)
                 | Q(passed=False, case__final_verdict=Verdict.SPOOF),
             ),
-            cases=Count("case", distinct=True),
         )
         .order_by("provider")
     ]
@@ -627,7 +626,7 @@ def case_rows(*, start: date, end: date, provider: str = "", kind: str = "") -> 
     """
     yield list(CSV_COLUMNS)
     rows = (
-        labelled_checks(start=start, end=end, provider=provider, kind=kind)
+        period_checks(start=start, end=end, provider=provider, kind=kind)
         .order_by("provider", "case__kind", "case__created_at", "pk")
         .values_list(
             "provider",

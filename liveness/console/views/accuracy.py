@@ -24,7 +24,7 @@ from ..forms import AccuracyForm
 from .queue import _cell, _Echo
 
 #: Where the DET chart puts its ticks (rates), drawn on the normal-deviate scale.
-DET_TICKS = (0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 0.95)
+DET_TICKS = (0.001, 0.01, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 0.95)
 
 
 def _percent(value: float | None) -> float | None:
