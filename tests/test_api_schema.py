@@ -54,6 +54,7 @@ def test_the_schema_is_valid_openapi_3_and_public(served_schema):
         "/api/v1/operator/cases/{public_id}/decisions/",
         "/api/v1/operator/decisions/{decision_id}/approve/",
         "/api/v1/operator/decisions/{decision_id}/refuse/",
+        "/api/v1/supervisor/accuracy/",
     }
     assert served_schema["components"]["securitySchemes"]["ApiKeyAuth"] == {
         "type": "http",
@@ -111,6 +112,7 @@ def test_the_docs_pages_use_bundled_assets_not_a_cdn(url, asset):
 # --- schemathesis ---------------------------------------------------------------------------------
 
 OPERATOR_PREFIX = "/api/v1/operator/"
+SUPERVISOR_PREFIX = "/api/v1/supervisor/"
 CHECKS = [
     not_a_server_error,
     response_schema_conformance,
@@ -121,7 +123,7 @@ CHECKS = [
 
 
 @pytest.fixture
-def fuzz_world(scripted, settings, operator, supervisor):
+def fuzz_world(scripted, settings, operator, supervisor, role_user):
     """Keys, a few real cases and a pending override, so generated requests can also succeed."""
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
@@ -144,6 +146,7 @@ def fuzz_world(scripted, settings, operator, supervisor):
     return {
         "partner_key": key,
         "operator_key": user_key(operator),
+        "supervisor_key": user_key(role_user("supervisor", "fuzz-supervisor")),
         "case_ids": [submitted, str(review.public_id)],
         "decision_id": pending.pk,
     }
@@ -170,7 +173,7 @@ def test_schemathesis_finds_no_server_error_and_no_response_outside_the_schema(
     app = get_wsgi_application()
     schema = schemathesis.openapi.from_wsgi(SCHEMA_URL, app)
     operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
-    assert len(operations) == 11
+    assert len(operations) == 12
     hypothesis_config = hypothesis_settings(
         max_examples=25,
         deadline=None,
@@ -180,6 +183,8 @@ def test_schemathesis_finds_no_server_error_and_no_response_outside_the_schema(
     )
     for operation in operations:
         key = fuzz_world["operator_key"] if operation.path.startswith(OPERATOR_PREFIX) else fuzz_world["partner_key"]
+        if operation.path.startswith(SUPERVISOR_PREFIX):
+            key = fuzz_world["supervisor_key"]
         headers = {"Authorization": f"Bearer {key}"}
         # Negative data (outside the schema) for every operation that takes any input; health takes none.
         modes = [GenerationMode.POSITIVE] if operation.path in HEALTH_PATHS else list(GenerationMode)

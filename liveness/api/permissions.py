@@ -42,3 +42,11 @@ class IsSupervisor(_HasPerm):
     perm = "liveness.approve_override"
     message = "only a supervisor may approve or refuse an override (permission liveness.approve_override)"
     code = "supervisor_required"
+
+
+class IsSupervisorReader(_HasPerm):
+    """Supervisors' read-only figures (the accuracy report): the console dashboard's permission."""
+
+    perm = "liveness.view_dashboard"
+    message = "this endpoint is for supervisors (permission liveness.view_dashboard)"
+    code = "supervisor_required"

@@ -7,7 +7,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from . import schema  # noqa: F401  (registers the API-key scheme with drf-spectacular)
-from .views import operator, partner, system
+from .views import accuracy, operator, partner, system
 
 app_name = "api"
 
@@ -50,6 +50,7 @@ urlpatterns = [
         operator.DecisionRefuseApi.as_view(),
         name="operator-decision-refuse",
     ),
+    path("supervisor/accuracy/", accuracy.AccuracyApi.as_view(), name="supervisor-accuracy"),
     # [\s\S]: a path may hold an encoded newline, which "." does not match (it fell through to HTML).
     re_path(r"^[\s\S]*$", system.ApiNotFound.as_view(), name="not-found"),
 ]

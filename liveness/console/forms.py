@@ -282,3 +282,42 @@ class UploadForm(forms.Form):
                     )
                     index += 1
         return chosen
+
+
+class AccuracyForm(DateRangeForm):
+    """The accuracy page's filters (period by case received, provider, kind) and the targets, in percent.
+
+    Defaults: the last 30 days, BPCER target 5 %, no APCER target. Bad values are a 400 with the reason.
+    """
+
+    DEFAULT_DAYS = 30
+
+    provider = forms.ChoiceField(required=False)
+    kind = forms.ChoiceField(required=False, choices=_blank(CaseKind.choices))
+    target_bpcer = forms.FloatField(
+        required=False,
+        min_value=0,
+        max_value=100,
+        label="Target BPCER %",
+        widget=forms.NumberInput(attrs={"step": "0.1"}),
+    )
+    target_apcer = forms.FloatField(
+        required=False,
+        min_value=0,
+        max_value=100,
+        label="Target APCER %",
+        widget=forms.NumberInput(attrs={"step": "0.1"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].choices = _blank((key, key) for key in provider_keys())  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        raw_start = self.data.get("start") if self.data else None
+        cleaned = super().clean()
+        if not raw_start and "end" in cleaned and not self.errors:
+            cleaned["start"] = cleaned["end"] - timedelta(days=self.DEFAULT_DAYS - 1)
+        if cleaned.get("target_bpcer") is None and not (self.data and "target_bpcer" in self.data):
+            cleaned["target_bpcer"] = 5.0
+        return cleaned

@@ -1,5 +1,6 @@
 """Console views, one module per page. Thin: read through selectors, write through services."""
 
+from .accuracy import accuracy_export, accuracy_page
 from .approvals import approval_approve, approval_list, approval_refuse
 from .cases import case_claim, case_close_view, case_decide, case_detail, case_live, case_release, evidence_image
 from .dashboard import dashboard
@@ -9,6 +10,8 @@ from .upload import case_upload
 from .webhooks import webhook_detail, webhook_list, webhook_redeliver_view
 
 __all__ = [
+    "accuracy_export",
+    "accuracy_page",
     "approval_approve",
     "approval_list",
     "approval_refuse",

@@ -22,14 +22,30 @@ from ..access import console_view
 from ..forms import ProviderSettingForm
 
 
-def _rows(bound: ProviderSettingForm | None = None, bound_key: str = "") -> list[dict[str, Any]]:
+def _suggested(request: HttpRequest) -> tuple[str, float] | None:
+    """``?provider=KEY&threshold=T`` (the accuracy page's "apply" link): pre-fill, never save."""
+    key, raw = request.GET.get("provider", ""), request.GET.get("threshold", "")
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return (key, value) if 0.0 <= value <= 1.0 else None
+
+
+def _rows(
+    bound: ProviderSettingForm | None = None, bound_key: str = "", suggested: tuple[str, float] | None = None
+) -> list[dict[str, Any]]:
     rows = []
     for provider in all_providers():
         setting = provider_setting_get(provider.key)
+        initial = {f: getattr(setting, f) for f in EDITABLE}
+        prefilled = suggested is not None and suggested[0] == provider.key
+        if prefilled and suggested is not None:
+            initial["threshold"] = suggested[1]
         form = (
             bound
             if bound is not None and provider.key == bound_key
-            else ProviderSettingForm(initial={f: getattr(setting, f) for f in EDITABLE}, prefix=provider.key)
+            else ProviderSettingForm(initial=initial, prefix=provider.key)
         )
         rows.append(
             {
@@ -38,6 +54,7 @@ def _rows(bound: ProviderSettingForm | None = None, bound_key: str = "") -> list
                 "form": form,
                 "problem": provider.configuration_problem(),
                 "kinds": sorted(provider.kinds),
+                "suggested": prefilled,
             }
         )
     return rows
@@ -54,7 +71,7 @@ def _render(request: HttpRequest, *, status: int = 200, **bound: Any) -> HttpRes
 
 @console_view("liveness.change_providersetting")
 def provider_settings(request: HttpRequest) -> HttpResponse:
-    return _render(request)
+    return _render(request, suggested=_suggested(request))
 
 
 @console_view("liveness.change_providersetting", methods=("POST",))

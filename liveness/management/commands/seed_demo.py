@@ -1,4 +1,5 @@
-"""Demo data for the one-command start: a demo operator and supervisor, a demo partner, a demo case."""
+"""Demo data for the one-command start: a demo operator and supervisor, a demo partner, a demo case, and a
+30-day history of decided cases (``liveness.demo.history``) for the dashboard and the accuracy page."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.db import transaction
 from PIL import Image, ImageDraw
 
 from liveness import services
+from liveness.demo.history import seed_history
 from liveness.models import Case, Partner
 
 DEMO_SELFIE = (
@@ -36,22 +38,31 @@ def _synthetic_selfie() -> bytes:
 
 
 class Command(BaseCommand):
-    help = "Create (or reset the password of) the demo users, a demo partner and one demo case."
+    help = (
+        "Create (or reset the password of) the demo users, a demo partner, one demo case and a 30-day history "
+        "of decided cases (once)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--password", required=True, help="password for the demo users")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        fresh = not Case.objects.exists()
+        users = {}
         with transaction.atomic():
             for username, group in (("demo-operator", "operator"), ("demo-supervisor", "supervisor")):
                 user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@demo.local"})
                 user.set_password(options["password"])
                 user.save()
                 user.groups.add(Group.objects.get_or_create(name=group)[0])
+                users[group] = user
             partner, _ = Partner.objects.get_or_create(
                 slug="demo-bank", defaults={"name": "Demo Bank", "webhook_secret": ""}
             )
-        if Case.objects.exists():
+        created_history = seed_history(partner=partner, operator=users["operator"], supervisor=users["supervisor"])
+        if created_history:
+            self.stdout.write(f"demo history: {created_history} past cases over the last 30 days")
+        if not fresh:
             return
         data = DEMO_SELFIE.read_bytes() if DEMO_SELFIE.is_file() else _synthetic_selfie()
         created = services.case_create(
