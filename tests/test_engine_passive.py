@@ -4,7 +4,10 @@ digests, the authors' own samples, and the fusion with MiniFAS-128 on and off.""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ from liveness.engine.cvresize import pad_reflect_101, resize_area, resize_lanczo
 from liveness.engine.models import EngineConfigurationError, model_file_problems, reset_models
 from tests.engine_support import HIGH_RESOLUTION, analysis_of, decoded
 from tests.helpers import LIVE_SAMPLE, PRINT_ATTACK, SCREEN_ATTACK, require_testdata
-from tests.test_settings import run_manage
+from tests.test_settings import ROOT
 
 
 def opencv() -> Any:
@@ -321,12 +324,23 @@ def test_the_shipped_defaults_load_from_clean_settings(tmp_path: Path):
         "print(settings.LOCAL_ENGINE_PASSIVE_MODELS, settings.LOCAL_ENGINE_MINIFAS128); "
         "print([(x.name, x.verified) for x in m], passive.passive_health()['passive_fusion'])"
     )
-    env = {"KYC_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "kyc_portal.settings.dev"}
-    result = run_manage("shell", "-c", code, **env)
+    # No LOCAL_ENGINE_* variable and no ../shared on any path: what a fresh clone anywhere gets.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "LOCAL_ENGINE_", "SECRET_KEY"))}
+    env.update(KYC_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="kyc_portal.settings.dev")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     configured, loaded = result.stdout.strip().splitlines()[-2:]
     shipped = [str(p) for p in passive.SHIPPED_MINIFASNET]
     assert configured == f"{shipped} False"
+    assert all(Path(p).is_relative_to(ROOT / "liveness" / "engine" / "weights") for p in shipped)
     assert loaded == f"[('MiniFASNetV2', True), ('MiniFASNetV1SE', True)] {passive.FUSION_MINIFASNET}"
 
 
