@@ -103,9 +103,17 @@ def test_a_missing_passive_model_is_a_clear_error(settings, tmp_path: Path, fres
 
 
 def test_a_corrupt_passive_model_is_a_clear_error(settings, tmp_path: Path, fresh_models: None):
+    # Under a shipped file's name the recorded digest catches it before loading (at start-up too) ...
     corrupt = garbage(tmp_path / "MiniFASNetV1SE.onnx")
     settings.LOCAL_ENGINE_PASSIVE_MODELS = [str(corrupt)]
-    with pytest.raises(EngineConfigurationError, match=f"passive model {corrupt} could not be loaded"):
+    assert model_file_problems()[-1].startswith(f"passive model {corrupt} has sha256 ")
+    with pytest.raises(EngineConfigurationError, match=f"passive model {corrupt} has sha256 .* refusing to load it"):
+        engine_health()
+    # ... under a name of its own (no recorded digest) loading it fails, naming the file.
+    reset_models()
+    own = garbage(tmp_path / "MiniFASNetV1SE-own.onnx")
+    settings.LOCAL_ENGINE_PASSIVE_MODELS = [str(own)]
+    with pytest.raises(EngineConfigurationError, match=f"passive model {own} could not be loaded"):
         engine_health()
 
 

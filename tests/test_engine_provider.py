@@ -12,7 +12,9 @@ from PIL import Image, ImageDraw
 
 from liveness import policy, services
 from liveness.engine import models as engine_models
+from liveness.engine import passive as engine_passive
 from liveness.engine.models import EngineConfigurationError
+from liveness.engine.passive import PassiveModels
 from liveness.models import Case, CaseStatus, Check, CheckOutcome, CheckStatus, Verdict
 from liveness.providers import CheckRequest, EvidenceImage, PermanentProviderError, ProviderResult, get_provider
 from tests.engine_support import (
@@ -83,8 +85,8 @@ def outcome(result: ProviderResult, *, threshold: float = THRESHOLD, margin: flo
 
 @pytest.fixture
 def without_passive_models(monkeypatch: pytest.MonkeyPatch) -> None:
-    loaded = engine_models.load_models()
-    monkeypatch.setattr(engine_models, "_loaded", dataclasses.replace(loaded, passive=()))
+    engine_models.load_models()
+    monkeypatch.setattr(engine_passive, "_loaded", PassiveModels())
 
 
 def synthetic_document(portrait_of: str, *, portrait_height: int = 260) -> np.ndarray:

@@ -224,8 +224,21 @@ LIVENESS_WORKFLOWS: dict[str, list[str]] = {
 }
 # Local engine: model files. LOCAL_ENGINE_DLIB_MODEL_DIR defaults to the face-recognition-models package.
 LOCAL_ENGINE_DLIB_MODEL_DIR = env.str("LOCAL_ENGINE_DLIB_MODEL_DIR", default="")
-# Optional passive presentation-attack models (MiniFASNet ONNX), comma-separated paths. Never committed.
-LOCAL_ENGINE_PASSIVE_MODELS: list[str] = env.list("LOCAL_ENGINE_PASSIVE_MODELS", default=[])
+# Passive presentation-attack models (MiniFASNet ONNX), comma-separated paths: by default the files shipped in
+# liveness/engine/weights/minifasnet/ (Apache-2.0, sha256 checked at load). An empty value turns passive
+# detection off ("unavailable" on every result).
+_WEIGHTS_DIR = BASE_DIR / "liveness" / "engine" / "weights"
+LOCAL_ENGINE_PASSIVE_MODELS: list[str] = env.list(
+    "LOCAL_ENGINE_PASSIVE_MODELS",
+    default=[str(_WEIGHTS_DIR / "minifasnet" / name) for name in ("MiniFASNetV2.onnx", "MiniFASNetV1SE.onnx")],
+)
+# MiniFAS-128, an opt-in second passive model averaged with MiniFASNet (README, engine section). Off by
+# default: its weights are Apache-2.0 but were trained on CelebA-Spoof, whose terms allow non-commercial
+# research use only; whoever turns it on decides whether their use fits those terms.
+LOCAL_ENGINE_MINIFAS128 = env.bool("LOCAL_ENGINE_MINIFAS128", default=False)
+LOCAL_ENGINE_MINIFAS128_MODEL = env.str(
+    "LOCAL_ENGINE_MINIFAS128_MODEL", default=str(_WEIGHTS_DIR / "minifas128" / "best_model.onnx")
+)
 LOCAL_ENGINE_DETECT_MAX_SIDE = env.int("LOCAL_ENGINE_DETECT_MAX_SIDE", default=1024)
 
 # Vendor credentials and base URLs: environment only, never the database or the logs.

@@ -9,12 +9,10 @@ from .base import *  # noqa: F403
 from .base import (
     ACCURA_API_KEY,
     ACCURA_BASE_URL,
-    BASE_DIR,
     EVIDENCE_ENCRYPTION_KEYS,
     KAIROS_APP_ID,
     KAIROS_APP_KEY,
     KAIROS_BASE_URL,
-    LOCAL_ENGINE_PASSIVE_MODELS,
     RISET_ACCESS_TOKEN,
     RISET_BASE_URL,
     env,
@@ -55,8 +53,3 @@ LIVENESS_WORKFLOWS = {
 }
 # A local webhook receiver (http://127.0.0.1:...) is normal while developing.
 WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=True)
-
-# The optional passive attack models: in a checkout beside ../shared, use the ones there.
-_shared_models = BASE_DIR.parent / "shared" / "models"
-if not LOCAL_ENGINE_PASSIVE_MODELS and _shared_models.is_dir():
-    LOCAL_ENGINE_PASSIVE_MODELS = [str(p) for p in sorted(_shared_models.glob("MiniFASNet*.onnx"))]

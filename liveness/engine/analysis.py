@@ -16,8 +16,9 @@ from PIL import Image, ImageOps
 
 from .face_state import EyeState, MouthState, measure_eyes, measure_mouth
 from .match import face_descriptor
-from .models import PassiveModel, load_models, run_detector
+from .models import load_models, run_detector
 from .parameters import ParameterAnswer, answer_parameters
+from .passive import assess_passive
 from .pose import HeadPose, estimate_head_pose
 
 # --- Quality bounds (documented in the README's engine section) -----------------------------------
@@ -258,70 +259,6 @@ def measure_quality(rgb: np.ndarray, face: Face) -> Quality:
     return Quality(face_px, sharpness, brightness, clipped, checks)
 
 
-def passive_crop_box(width: int, height: int, face: Face, scale: float) -> tuple[tuple[int, int, int, int], float]:
-    """The model contract's crop: the face box grown by ``scale`` around its centre, shifted to stay inside
-    the image; where the image is too small for the full scale, the largest scale that fits.
-
-    Returns ((left, top, right, bottom) inclusive pixel edges, the scale actually used).
-    """
-    box_w, box_h = max(1, face.width), max(1, face.height)
-    used = max(0.0, min(scale, (height - 1) / box_h, (width - 1) / box_w))
-    new_w, new_h = box_w * used, box_h * used
-    centre_x, centre_y = face.box[0] + box_w / 2, face.box[1] + box_h / 2
-    left = min(max(0.0, centre_x - new_w / 2), width - 1 - new_w)
-    top = min(max(0.0, centre_y - new_h / 2), height - 1 - new_h)
-    return (int(left), int(top), int(left + new_w), int(top + new_h)), used
-
-
-def passive_crop(rgb: np.ndarray, face: Face, scale: float) -> np.ndarray:
-    """The contract's crop resized to 80x80.
-
-    Pillow's resampling filters the crop before shrinking it, so the result does not depend on the
-    photo's resolution. A plain bilinear lookup (OpenCV's INTER_LINEAR) aliases when a large photo is
-    shrunk 20-40x and scored genuine high-resolution photos in shared/testdata as attacks (0.09-0.34).
-    """
-    height, width = rgb.shape[:2]
-    (left, top, right, bottom), _ = passive_crop_box(width, height, face, scale)
-    crop = rgb[top : bottom + 1, left : right + 1]
-    return np.asarray(Image.fromarray(crop).resize((80, 80), Image.Resampling.BILINEAR))
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max()
-    exp = np.exp(shifted)
-    return np.asarray(exp / exp.sum())
-
-
-def passive_real_probability(rgb: np.ndarray, face: Face, model: PassiveModel) -> float:
-    crop = passive_crop(rgb, face, model.crop_scale)
-    bgr = crop[..., ::-1].astype(np.float32)  # the models take BGR, raw 0-255
-    tensor = np.ascontiguousarray(bgr.transpose(2, 0, 1)[np.newaxis, ...])
-    logits = model.session.run(None, {model.input_name: tensor})[0][0]
-    return float(_softmax(np.asarray(logits, dtype=np.float64))[1])  # class 1 = real
-
-
-def assess_passive(rgb: np.ndarray, face: Face) -> dict[str, Any]:
-    models = load_models().passive
-    if not models:
-        return {
-            "available": False,
-            "message": "passive attack detection unavailable (no model configured)",
-            "real_probability": None,
-        }
-    height, width = rgb.shape[:2]
-    per_model = {m.name: passive_real_probability(rgb, face, m) for m in models}
-    scales = {m.name: (m.crop_scale, passive_crop_box(width, height, face, m.crop_scale)[1]) for m in models}
-    return {
-        "available": True,
-        "models": {name: round(p, 4) for name, p in per_model.items()},
-        # The ensemble of the model contract: the mean of the models' real-class probabilities.
-        "real_probability": float(np.mean(list(per_model.values()))),
-        "crop_scales": {name: {"nominal": nominal, "used": round(used, 3)} for name, (nominal, used) in scales.items()},
-        # The face fills so much of the picture that a model saw less context than it was trained on.
-        "reduced_crop_scale": any(used < nominal - 1e-6 for nominal, used in scales.values()),
-    }
-
-
 def analyze_image(
     content: bytes, *, max_side: int = 1024, with_passive: bool = True, with_descriptor: bool = False
 ) -> ImageAnalysis:
@@ -348,7 +285,7 @@ def analyze_rgb(
     analysis.eyes = measure_eyes(main.landmarks)
     analysis.mouth = measure_mouth(main.landmarks)
     if with_passive:
-        analysis.passive = assess_passive(rgb, main)
+        analysis.passive = assess_passive(rgb, main.box)
     if with_descriptor:
         analysis.face_descriptor()
     return analysis

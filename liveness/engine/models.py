@@ -1,9 +1,9 @@
 """Model files of the local engine, loaded lazily once per process and shared between threads.
 
 dlib's HOG detector, 68-point shape predictor and 128-d face descriptor come from the
-``face-recognition-models`` package (or LOCAL_ENGINE_DLIB_MODEL_DIR); the optional MiniFASNet passive
-attack models are ONNX files at the paths in LOCAL_ENGINE_PASSIVE_MODELS. A missing or corrupt file
-raises EngineConfigurationError with the path and what to do, at first use and from the health check.
+``face-recognition-models`` package (or LOCAL_ENGINE_DLIB_MODEL_DIR); the passive attack models (ONNX,
+shipped in ``weights/``) are loaded by :mod:`.passive`. A missing or corrupt file raises
+EngineConfigurationError with the path and what to do, at first use and from the health check.
 """
 
 from __future__ import annotations
@@ -12,16 +12,17 @@ import importlib.util
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from .passive import PassiveModels
 
 DLIB_FILES = {
     "shape_predictor": "shape_predictor_68_face_landmarks.dat",
     "face_recognition": "dlib_face_recognition_resnet_model_v1.dat",
 }
-#: The crop scale each published MiniFASNet variant was trained with (shared/models/README.md).
-PASSIVE_CROP_SCALES = {"MiniFASNetV2": 2.7, "MiniFASNetV1SE": 4.0}
 
 
 class EngineConfigurationError(RuntimeError):
@@ -29,20 +30,17 @@ class EngineConfigurationError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class PassiveModel:
-    name: str
-    path: str
-    crop_scale: float
-    session: Any  # onnxruntime.InferenceSession
-    input_name: str
-
-
-@dataclass(frozen=True)
 class LoadedModels:
     detector: Any
     shape_predictor: Any
     face_recognition: Any
-    passive: tuple[PassiveModel, ...]
+
+    @property
+    def passive(self) -> PassiveModels:
+        """The passive attack models (loaded and cached by :mod:`.passive`)."""
+        from .passive import load_passive_models
+
+        return load_passive_models()
 
 
 _lock = threading.Lock()
@@ -77,30 +75,6 @@ def _require_file(path: Path, what: str) -> str:
     return str(path)
 
 
-def _load_passive(path_str: str) -> PassiveModel:
-    import onnxruntime
-
-    path = Path(path_str)
-    _require_file(path, "passive attack (ONNX)")
-    name = path.stem
-    scale = next((s for prefix, s in PASSIVE_CROP_SCALES.items() if name.startswith(prefix)), None)
-    if scale is None:
-        raise EngineConfigurationError(
-            f"unknown passive model {path.name}: expected a MiniFASNetV2 or MiniFASNetV1SE export"
-        )
-    try:
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.log_severity_level = 3
-        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own untyped errors for corrupt files
-        raise EngineConfigurationError(f"passive model {path} could not be loaded: {exc}") from exc
-    inputs = session.get_inputs()
-    if len(inputs) != 1 or list(inputs[0].shape)[1:] != [3, 80, 80]:
-        raise EngineConfigurationError(f"passive model {path} does not take a 1x3x80x80 input")
-    return PassiveModel(name, str(path), scale, session, inputs[0].name)
-
-
 def load_models() -> LoadedModels:
     """Return the process-wide models, loading them on first use (thread-safe)."""
     global _loaded
@@ -122,8 +96,10 @@ def load_models() -> LoadedModels:
                 if isinstance(exc, EngineConfigurationError):
                     raise
                 raise EngineConfigurationError(f"dlib model in {model_dir} could not be loaded: {exc}") from exc
-            passive = tuple(_load_passive(p) for p in settings.LOCAL_ENGINE_PASSIVE_MODELS if p)
-            _loaded = LoadedModels(dlib.get_frontal_face_detector(), shape, recog, passive)
+            from .passive import load_passive_models
+
+            load_passive_models()  # loaded with the others (worker warm-up, configuration check)
+            _loaded = LoadedModels(dlib.get_frontal_face_detector(), shape, recog)
     return _loaded
 
 
@@ -137,13 +113,17 @@ def run_detector(image: Any, upsample: int) -> tuple[Any, Any, Any]:
 
 def reset_models() -> None:
     """Forget loaded models (tests that change the configured paths)."""
+    from .passive import reset_passive_models
+
     global _loaded
     with _lock:
         _loaded = None
+    reset_passive_models()
 
 
 def model_file_problems() -> list[str]:
-    """Cheap start-up check, without loading anything: every configured model file exists and is non-empty.
+    """Cheap start-up check, without loading anything: every configured model file exists and is non-empty,
+    and a passive model file with a recorded sha256 has that digest.
 
     A corrupt file that exists is found by :func:`health` (which loads and runs the models) or at first use.
     """
@@ -161,17 +141,9 @@ def model_file_problems() -> list[str]:
             problems.append(f"{what} model file not found at {path}")
         elif path.stat().st_size == 0:
             problems.append(f"{what} model file {path} is empty")
-    for configured in settings.LOCAL_ENGINE_PASSIVE_MODELS:
-        if not configured:
-            continue
-        path = Path(configured)
-        if not path.is_file():
-            problems.append(f"passive attack (ONNX) model file not found at {path}")
-        elif path.stat().st_size == 0:
-            problems.append(f"passive attack (ONNX) model file {path} is empty")
-        elif not any(path.stem.startswith(prefix) for prefix in PASSIVE_CROP_SCALES):
-            problems.append(f"unknown passive model {path.name}: expected a MiniFASNetV2 or MiniFASNetV1SE export")
-    return problems
+    from .passive import passive_file_problems
+
+    return problems + passive_file_problems()
 
 
 def health() -> dict[str, Any]:
@@ -181,23 +153,12 @@ def health() -> dict[str, Any]:
     """
     import numpy as np
 
-    models = load_models()
+    load_models()
     blank = np.zeros((64, 64, 3), dtype=np.uint8)
     run_detector(blank, 0)  # the HOG detector is compiled into dlib: this checks the binding only
-    for model in models.passive:
-        try:
-            output = model.session.run(None, {model.input_name: np.zeros((1, 3, 80, 80), dtype=np.float32)})[0]
-        except Exception as exc:  # onnxruntime's own error types
-            raise EngineConfigurationError(f"passive model {model.path} failed on a test input: {exc}") from exc
-        if np.asarray(output).shape != (1, 3):
-            raise EngineConfigurationError(
-                f"passive model {model.path} returned shape {np.asarray(output).shape}, expected (1, 3) logits"
-            )
-    return {
-        "dlib_model_dir": str(dlib_model_dir()),
-        "passive_models": [m.name for m in models.passive],
-        "passive_available": bool(models.passive),
-    }
+    from .passive import passive_health
+
+    return {"dlib_model_dir": str(dlib_model_dir()), **passive_health()}
 
 
 def engine_health() -> dict[str, Any]:
