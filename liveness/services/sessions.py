@@ -12,7 +12,8 @@ Rules the server enforces (the page only shows prompts and sends frames):
   the previous one is complete, so the order cannot be known in advance.
 * Each prompt takes ``HOSTED_BURST_FRAMES`` frames, numbered 0..n-1, which must arrive in order within
   ``HOSTED_PROMPT_SECONDS`` of the prompt's issue (the server's clock). A late, repeated, reordered or
-  extra frame, or the same image sent twice, is refused with a reason and nothing of it is stored.
+  extra frame is refused with a reason and nothing of it is stored. (Frames that are copies of one
+  another are not refused: they are the engine's ``repeated_frame`` finding on the case.)
 * After a late frame the applicant may start again (a fresh random challenge; the frames of the old one
   are deleted), at most ``HOSTED_CHALLENGE_ATTEMPTS`` times.
 * At submission the best frame of each burst (see :func:`frame_rank`) becomes the case's evidence
@@ -542,8 +543,8 @@ def _frame_refusal(
         return SessionError("extra_frame", f"a prompt takes {settings.HOSTED_BURST_FRAMES} frames; this one is extra")
     if burst_index > received:
         return SessionError("out_of_order", f"frame {received + 1} of this prompt must come first")
-    if locked.frames.filter(sha256=valid.sha256).exists():
-        return SessionError("duplicate_image", "this exact image was already sent in this session")
+    # The same picture sent again in another slot is not refused here: copies are the engine's finding
+    # (repeated_frame) on the case, which sends it to review with the evidence to look at.
     return None
 
 
