@@ -4,6 +4,7 @@ every refusal, expiry, webhooks, resubmission sessions, and the applicant page's
 from __future__ import annotations
 
 import hashlib
+import hmac
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,8 +25,9 @@ from liveness.models import (
 from liveness.services import case_create
 from liveness.services.cases import IncomingImage
 from liveness.services.sessions import draw_challenge, sessions_expire_due
+from liveness.services.webhooks import webhook_deliver
 from liveness.vocabulary import FACE_PARAMETERS
-from tests.api_helpers import PROBLEM, jpeg
+from tests.api_helpers import PROBLEM, jpeg, webhook_receiver
 from tests.hosted_support import SESSIONS_URL, Applicant, create_session, new_partner, token_of
 
 pytestmark = pytest.mark.django_db
@@ -527,3 +529,25 @@ def test_the_schema_documents_the_session_endpoints():
     create = schema["paths"]["/api/v1/verification-sessions/"]["post"]
     assert "201" in create["responses"]
     assert "redirect_url" in str(create["requestBody"])
+
+
+def test_session_webhooks_are_signed_like_the_others():
+    with webhook_receiver() as receiver:
+        partner, api = new_partner(webhook_url=receiver.url)
+        created = create_session(api)
+        VerificationSession.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+        assert sessions_expire_due() == 1
+        delivery = WebhookDelivery.objects.get(event="verification_session.expired")
+        assert webhook_deliver(delivery_id=delivery.pk).state == "delivered"
+    hit = receiver.received[0]
+    headers = {k.lower(): v for k, v in hit.headers.items()}
+    assert headers["kyc-event"] == "verification_session.expired"
+    mac = hmac.new(
+        partner.webhook_secret.encode(), headers["kyc-timestamp"].encode() + b"." + hit.body, hashlib.sha256
+    ).hexdigest()
+    assert headers["kyc-signature"] == f"v1={mac}"
+    body = hit.json()
+    assert body["type"] == "verification_session.expired"
+    assert body["data"]["verification_session"]["id"] == created["id"]
+    assert body["data"]["verification_session"]["status"] == "expired"
+    assert "url" not in body["data"]["verification_session"]
