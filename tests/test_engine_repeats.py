@@ -19,6 +19,7 @@ from liveness.engine.repeats import (
     REPEAT_MAX_DISTANCE,
     find_repeats,
     frame_distance,
+    repeated_frame_finding,
     thumbnail,
 )
 
@@ -138,3 +139,16 @@ def test_the_set_own_near_duplicates_are_found() -> None:
         ]
     )
     assert [(p.first, p.second, p.kind) for p in pairs] == [(0, 1, IDENTICAL), (2, 3, MIRRORED)]
+
+
+@needs_testdata
+def test_the_finding_names_the_pairs_and_is_none_without_copies(portrait: Image.Image) -> None:
+    other = _load(sorted(_genuine_by_person()["deepface-P03"])[0])
+    finding = repeated_frame_finding([_jpeg(portrait, 90), _jpeg(other, 90), _jpeg(portrait, 50, 0.5)])
+    assert finding is not None
+    assert finding["code"] == "repeated_frame"
+    assert finding["heuristic"] is True
+    assert finding["pairs"] == [
+        {"first": 0, "second": 2, "kind": IDENTICAL, "distance": finding["pairs"][0]["distance"]}
+    ]
+    assert repeated_frame_finding([_jpeg(portrait, 90), _jpeg(other, 90)]) is None

@@ -96,3 +96,20 @@ def find_repeats(images: Sequence[ImageLike], *, max_distance: float = REPEAT_MA
             else:
                 found.append(RepeatedPair(i, j, MIRRORED, mirrored))
     return found
+
+
+def repeated_frame_finding(images: Sequence[ImageLike]) -> dict[str, object] | None:
+    """The ``repeated_frame`` finding for a case's frames (in evidence order), or None when no two are copies.
+
+    For the engine's scoring of active cases: a case with this finding goes to review.
+    """
+    pairs = find_repeats(images)
+    if not pairs:
+        return None
+    return {
+        "code": "repeated_frame",
+        "pairs": [pair.as_dict() for pair in pairs],
+        "max_distance": REPEAT_MAX_DISTANCE,
+        "heuristic": True,
+        "heuristic_label": "copies found by a thumbnail distance with a measured bound, not a trained model",
+    }

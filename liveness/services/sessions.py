@@ -221,8 +221,14 @@ def session_expire_if_due(session: VerificationSession) -> VerificationSession:
 
 def sessions_expire_due() -> int:
     """The periodic sweep: expire every open session past its time. Returns how many it expired."""
-    due = VerificationSession.objects.filter(status__in=OPEN_SESSION_STATUSES, expires_at__lte=timezone.now())
-    return sum(1 for session in due[:1000] if _end(session, VerificationSessionStatus.EXPIRED))
+    now = timezone.now()
+    due = VerificationSession.objects.filter(status__in=OPEN_SESSION_STATUSES, expires_at__lte=now)
+    expired = sum(1 for session in due[:1000] if _end(session, VerificationSessionStatus.EXPIRED))
+    # Copies a crash left behind (e.g. between a submission's commit and its clean-up) go too.
+    for frame in VerificationFrame.objects.filter(purge_after__lte=now, purged_at__isnull=True)[:1000]:
+        storage.delete(frame.storage_key)
+        VerificationFrame.objects.filter(pk=frame.pk).update(purged_at=now, storage_key="")
+    return expired
 
 
 def session_cancel(

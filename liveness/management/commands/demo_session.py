@@ -22,14 +22,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         partner, _ = Partner.objects.get_or_create(slug="demo-bank", defaults={"name": "Demo Bank"})
-        extra = {"country_code": "DE", "card_code": "ID"} if options["kind"] == "id_document" else {}
+        document = options["kind"] == "id_document"
         created = session_create(
             kind=options["kind"],
             partner=partner,
             external_ref="demo-hosted",
             expires_in=options["hours"] * 3600,
             actor_label="demo_session",
-            **extra,
+            country_code="DE" if document else "",
+            card_code="ID" if document else "",
         )
         path = reverse("hosted_session", kwargs={"token": created.token})
         self.stdout.write(options["base_url"].rstrip("/") + path)
