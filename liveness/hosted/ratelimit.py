@@ -25,7 +25,7 @@ def _hit(scope: str, ident: str, rate: str) -> int | None:
     """Count one request; the seconds until the window ends when over the limit, else None."""
     limit, period = parse_rate(rate)
     window = int(time.time() // period)
-    key = f"hosted:{scope}:{ident}:{window}"
+    key = f"hosted:{scope}:{ident}:{period}:{window}"
     try:
         cache.add(key, 0, timeout=period + 1)
         count = cache.incr(key)
