@@ -112,6 +112,7 @@ def test_applicant_follows_the_challenge_with_a_fake_camera_and_the_case_is_sett
     assert session.consent_version
     tab.get_by_role("button", name="Start").click()
     tab.locator("#prompt").filter(has_text="Look straight at the camera").wait_for()
+    assert not tab.get_by_role("button", name="Start").is_visible()  # no second start while it runs
     _shot(tab, "hosted-challenge-390")
     try:
         tab.locator("#screen-done").wait_for(state="visible", timeout=90_000)
