@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
+from liveness.hosted.logfilter import RedactHostedTokens
 from liveness.models import (
     AuditEvent,
     Case,
@@ -553,3 +556,20 @@ def test_session_webhooks_are_signed_like_the_others():
     assert body["data"]["verification_session"]["id"] == created["id"]
     assert body["data"]["verification_session"]["status"] == "expired"
     assert "url" not in body["data"]["verification_session"]
+
+
+def test_link_tokens_are_removed_by_the_log_handler_filter():
+    configured = [h for h in logging.getLogger().handlers if any(isinstance(f, RedactHostedTokens) for f in h.filters)]
+    assert configured, "the console handler must carry the token filter"
+    _, api = new_partner()
+    created = create_session(api)
+    token = token_of(created["url"])
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    for log_filter in configured[0].filters:
+        handler.addFilter(log_filter)
+    for message, args in (("Conflict: %s", (f"/v/{token}/frames",)), (f'"GET /v/{token}/ HTTP/1.1" 200', ())):
+        handler.handle(logging.LogRecord("django.request", logging.WARNING, __file__, 1, message, args, None))
+    output = stream.getvalue()
+    assert output.count("/v/[token]/") == 2
+    assert token not in output

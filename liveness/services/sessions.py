@@ -34,6 +34,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import storage
 from ..intake import ImageRejected, ValidatedImage, validate_image
@@ -257,10 +258,12 @@ def _locked(session: VerificationSession) -> VerificationSession:
     """The session row, locked for this transaction, and still usable; SessionError otherwise."""
     locked = VerificationSession.objects.select_for_update().get(pk=session.pk)
     if locked.status in OPEN_SESSION_STATUSES and locked.expires_at <= timezone.now():
-        raise SessionError("expired", "this link has expired", status=410)
+        raise SessionError("expired", _("this link has expired"), status=410)
     if locked.status not in OPEN_SESSION_STATUSES:
         raise SessionError(
-            locked.status, f"this link can no longer be used (the session is {locked.status})", status=410
+            locked.status,
+            _("this link can no longer be used (the session is %(status)s)") % {"status": locked.status},
+            status=410,
         )
     return locked
 
@@ -279,7 +282,7 @@ def session_open(session: VerificationSession) -> VerificationSession:
 def session_consent(session: VerificationSession, *, version: str) -> VerificationSession:
     if version != CONSENT_VERSION:
         raise SessionError(
-            "consent_outdated", "the consent text has changed; reload the page and read it again", status=409
+            "consent_outdated", _("the consent text has changed; reload the page and read it again"), status=409
         )
     with transaction.atomic():
         locked = _locked(session)
@@ -344,16 +347,17 @@ def challenge_start(session: VerificationSession) -> VerificationSession:
     with transaction.atomic():
         locked = _locked(session)
         if locked.consent_accepted_at is None:
-            raise SessionError("consent_required", "accept the consent first: nothing is captured before it")
+            raise SessionError("consent_required", _("accept the consent first: nothing is captured before it"))
         current = _current(locked.prompts) if locked.prompts else None
         if locked.prompts and current is None:
-            raise SessionError("challenge_complete", "the challenge is already complete")
+            raise SessionError("challenge_complete", _("the challenge is already complete"))
         if locked.prompts and current is not None and _deadline(locked.prompts[current]) > now:
-            raise SessionError("challenge_running", "a challenge is already running; answer its current prompt")
+            raise SessionError("challenge_running", _("a challenge is already running; answer its current prompt"))
         if locked.challenge_attempts >= settings.HOSTED_CHALLENGE_ATTEMPTS:
             raise SessionError(
                 "too_many_attempts",
-                f"the challenge was started {locked.challenge_attempts} times; ask for a new link",
+                _("the challenge was started %(count)s times; ask for a new link")
+                % {"count": locked.challenge_attempts},
                 status=429,
             )
         if locked.case is not None and locked.kind == CaseKind.ACTIVE:
@@ -503,7 +507,7 @@ def frame_accept(
             _audit(session, "frame_refused", prompt=prompt_index, burst=burst_index, code=exc.code)
         raise
     except IntegrityError as exc:  # two requests raced for the same slot: the loser is a repeat
-        raise SessionError("repeated_frame", "this frame was already received", field="burst") from exc
+        raise SessionError("repeated_frame", _("this frame was already received"), field="burst") from exc
     session.refresh_from_db()
     return FrameAccepted(frame, session, prompt_complete, _current(session.prompts) is None)
 
@@ -518,37 +522,51 @@ def _frame_refusal(
     now: datetime,
 ) -> SessionError | None:
     if locked.consent_accepted_at is None:
-        return SessionError("consent_required", "accept the consent first: nothing is captured before it")
+        return SessionError("consent_required", _("accept the consent first: nothing is captured before it"))
     if not prompts:
-        return SessionError("challenge_not_started", "start the challenge first: the server issues the prompts")
+        return SessionError("challenge_not_started", _("start the challenge first: the server issues the prompts"))
     if current is None:
         return SessionError(
-            "extra_frame", "every prompt of the challenge is already complete; this frame was not stored"
+            "extra_frame", _("every prompt of the challenge is already complete; this frame was not stored")
         )
     if not 0 <= prompt_index < len(prompts):
         return SessionError(
-            "extra_frame", f"the challenge has {len(prompts)} prompts; there is no prompt {prompt_index}"
+            "extra_frame",
+            _("the challenge has %(count)s prompts; there is no prompt %(prompt)s")
+            % {"count": len(prompts), "prompt": prompt_index + 1},
         )
     if prompt_index < current:
         return SessionError(
-            "repeated_prompt", f"prompt {prompt_index + 1} is already complete; answer prompt {current + 1}"
+            "repeated_prompt",
+            _("prompt %(prompt)s is already complete; answer prompt %(current)s")
+            % {"prompt": prompt_index + 1, "current": current + 1},
         )
     if prompt_index > current:
         return SessionError(
-            "out_of_order", f"prompt {prompt_index + 1} has not been issued yet; answer prompt {current + 1} first"
+            "out_of_order",
+            _("prompt %(prompt)s has not been issued yet; answer prompt %(current)s first")
+            % {"prompt": prompt_index + 1, "current": current + 1},
         )
     if now > _deadline(prompts[current]):
         return SessionError(
             "late",
-            f"the {settings.HOSTED_PROMPT_SECONDS} seconds for this prompt ran out; start the challenge again",
+            _("the %(seconds)s seconds for this prompt ran out; start the challenge again")
+            % {"seconds": settings.HOSTED_PROMPT_SECONDS},
         )
     received = locked.frames.filter(role=EvidenceRole.FRAME, prompt_index=current).count()
     if burst_index < received:
-        return SessionError("repeated_frame", f"frame {burst_index + 1} of this prompt was already received")
+        return SessionError(
+            "repeated_frame", _("frame %(frame)s of this prompt was already received") % {"frame": burst_index + 1}
+        )
     if burst_index >= settings.HOSTED_BURST_FRAMES:
-        return SessionError("extra_frame", f"a prompt takes {settings.HOSTED_BURST_FRAMES} frames; this one is extra")
+        return SessionError(
+            "extra_frame",
+            _("a prompt takes %(count)s frames; this one is extra") % {"count": settings.HOSTED_BURST_FRAMES},
+        )
     if burst_index > received:
-        return SessionError("out_of_order", f"frame {received + 1} of this prompt must come first")
+        return SessionError(
+            "out_of_order", _("frame %(frame)s of this prompt must come first") % {"frame": received + 1}
+        )
     # The same picture sent again in another slot is not refused here: copies are the engine's finding
     # (repeated_frame) on the case, which sends it to review with the evidence to look at.
     return None
@@ -561,11 +579,11 @@ def document_accept(session: VerificationSession, *, data: bytes) -> Verificatio
     with transaction.atomic():
         locked = _locked(session)
         if locked.kind != CaseKind.ID_DOCUMENT:
-            raise SessionError("not_allowed", "this session takes no document", status=400, field="image")
+            raise SessionError("not_allowed", _("this session takes no document"), status=400, field="image")
         if locked.consent_accepted_at is None:
-            raise SessionError("consent_required", "accept the consent first: nothing is captured before it")
+            raise SessionError("consent_required", _("accept the consent first: nothing is captured before it"))
         if locked.frames.filter(role=EvidenceRole.ID_FRONT).exists():
-            raise SessionError("repeated_document", "the document front was already received")
+            raise SessionError("repeated_document", _("the document front was already received"))
         key = storage.put(valid.content, prefix=f"sessions/{now:%Y/%m/%d}")
         try:
             frame = VerificationFrame.objects.create(
@@ -602,10 +620,10 @@ def session_submit(session: VerificationSession) -> VerificationSession:
     with transaction.atomic():
         locked = _locked(session)
         if not locked.prompts or _current(locked.prompts) is not None:
-            raise SessionError("challenge_incomplete", "answer every prompt of the challenge before submitting")
+            raise SessionError("challenge_incomplete", _("answer every prompt of the challenge before submitting"))
         document = locked.frames.filter(role=EvidenceRole.ID_FRONT).first()
         if locked.kind == CaseKind.ID_DOCUMENT and document is None:
-            raise SessionError("document_missing", "add the document front before submitting")
+            raise SessionError("document_missing", _("add the document front before submitting"))
         best = _best_frames(locked)
         images = _incoming(locked, best, document)
         label = _label(locked)
@@ -650,7 +668,9 @@ def _incoming(
         try:
             return storage.get(frame.storage_key)
         except storage.EvidenceUnavailable as exc:
-            raise SessionError("frames_unavailable", "the captured images are no longer available", status=410) from exc
+            raise SessionError(
+                "frames_unavailable", _("the captured images are no longer available"), status=410
+            ) from exc
 
     if session.kind == CaseKind.ACTIVE:
         return [
