@@ -162,8 +162,13 @@ def test_camera_denied_shows_what_to_do_and_the_document_file_fallback(chromium,
     session, url = _link(live_server, kind="id_document", country_code="DE", card_code="ID")
     tab = chromium(camera=False)
     tab.goto(url)
-    tab.get_by_role("button", name="I agree, continue").click()
+    # Keyboard only: the consent heading has focus; Tab reaches the button, Enter accepts.
+    assert tab.evaluate("document.activeElement.id") == "consent-title"
+    tab.keyboard.press("Tab")
+    assert tab.evaluate("document.activeElement.id") == "consent-accept"
+    tab.keyboard.press("Enter")
     tab.locator("#screen-denied").wait_for(state="visible")
+    assert tab.evaluate("document.activeElement.id") == "denied-title"  # screen readers hear the new screen
     assert tab.locator("#denied-title").inner_text() == "Camera access was blocked"
     assert tab.get_by_role("button", name="Try again").is_visible()
     fallback = tab.locator("#denied-document-fallback input[type=file]")
