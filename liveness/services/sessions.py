@@ -449,9 +449,14 @@ def frame_accept(
     session: VerificationSession, *, prompt_index: int, burst_index: int, data: bytes, captured_at: Any = None
 ) -> FrameAccepted:
     """Accept one burst frame, or refuse it with the reason (SessionError) and store nothing of it."""
+    now = timezone.now()  # the arrival time: what the window is checked against
     valid = _validated(data, f"frame {prompt_index}.{burst_index}")
     burst = settings.HOSTED_BURST_FRAMES
-    now = timezone.now()
+    # The engine's analysis (hundreds of ms) runs before the row lock is taken: on SQLite a transaction
+    # holds the whole database's write lock. A challenge re-drawn meanwhile is caught under the lock.
+    snapshot = VerificationSession.objects.filter(pk=session.pk).values_list("prompts", flat=True).first() or []
+    measured_for = snapshot[prompt_index]["parameter"] if 0 <= prompt_index < len(snapshot) else ""
+    early_measures = measure_frame(valid.content, measured_for) if measured_for else {}
     try:
         with transaction.atomic():
             locked = _locked(session)
@@ -462,7 +467,7 @@ def frame_accept(
                 raise refusal
             assert current is not None
             parameter = prompts[current]["parameter"]
-            measures = measure_frame(valid.content, parameter)
+            measures = early_measures if parameter == measured_for else measure_frame(valid.content, parameter)
             key = storage.put(valid.content, prefix=f"sessions/{now:%Y/%m/%d}")
             try:
                 frame = VerificationFrame.objects.create(
