@@ -129,6 +129,13 @@ def cmd_start(args: argparse.Namespace) -> int:
         log(f"portal ready: http://127.0.0.1:{args.port}/")
         log(f"demo login: user=demo-operator password={password}")
         log(f"demo supervisor: user=demo-supervisor password={password}")
+        demo = subprocess.run(
+            [str(VENV_PY), "manage.py", "demo_session", "--base-url", f"http://localhost:{args.port}"],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if demo.returncode == 0:
+            # localhost is a secure context: the camera works in this machine's own browser.
+            log(f"demo hosted verification (open in this machine's browser): {demo.stdout.strip()}")
         log("Ctrl-C stops the web server and the worker")
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)

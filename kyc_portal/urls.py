@@ -7,6 +7,8 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("liveness.api.urls")),
+    # Hosted verification: the link a partner sends its applicant (no login; the token is the credential).
+    path("v/", include("liveness.hosted.urls")),
     path("", include("liveness.urls")),
 ]
 

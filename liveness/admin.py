@@ -378,3 +378,39 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
             sent += 1
         if sent:
             self.message_user(request, f"{sent} delivery(ies) queued again.", messages.SUCCESS)
+
+
+# --- hosted verification (read-only: sessions change only through liveness.services.sessions) ---
+
+from .models import VerificationFrame, VerificationSession  # noqa: E402
+
+
+class VerificationFrameInline(admin.TabularInline):
+    model = VerificationFrame
+    extra = 0
+    can_delete = False
+    fields = ("role", "prompt_index", "burst_index", "parameter", "received_at", "captured_at", "chosen", "measures")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(VerificationSession)
+class VerificationSessionAdmin(admin.ModelAdmin):
+    list_display = ("public_id", "partner", "kind", "status", "external_ref", "case", "expires_at", "created_at")
+    list_filter = ("status", "kind", "partner")
+    search_fields = ("=public_id", "external_ref", "=case__public_id")
+    list_select_related = ("partner", "case")
+    readonly_fields = [f.name for f in VerificationSession._meta.concrete_fields if f.name != "token_hash"]
+    exclude = ("token_hash",)
+    inlines = (VerificationFrameInline,)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

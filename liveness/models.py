@@ -524,7 +524,11 @@ class WebhookDelivery(models.Model):
     event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     event = models.CharField(max_length=60)
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="webhook_deliveries")
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    # Empty only for a verification session's event that has no case (a session that expired unused).
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    verification_session = models.ForeignKey(
+        "VerificationSession", null=True, blank=True, on_delete=models.CASCADE, related_name="webhook_deliveries"
+    )
     url = models.URLField(max_length=500)
     payload = models.JSONField()
     status = models.CharField(
@@ -579,3 +583,115 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.delivery_id}"
+
+
+# --- hosted verification (a link the partner sends its applicant) ---
+
+
+class VerificationSessionStatus(models.TextChoices):
+    CREATED = "created", "Created"
+    OPENED = "opened", "Opened"
+    SUBMITTED = "submitted", "Submitted"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+#: The statuses in which the applicant may still use the link.
+OPEN_SESSION_STATUSES = (VerificationSessionStatus.CREATED, VerificationSessionStatus.OPENED)
+
+
+class VerificationSession(models.Model):
+    """A hosted capture: the link an applicant opens, the challenge the server issued, what arrived.
+
+    Only a sha256 of the link's token is stored (256 random bits, so a fast hash is enough). The
+    challenge is ``prompts``: ``[{"parameter", "issued_at", "completed_at"}]`` in order, each prompt
+    issued only when the previous one is complete. ``case``/``round`` are set for a resubmission at
+    creation and for a new case when the session is submitted.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    partner = models.ForeignKey(
+        Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="verification_sessions"
+    )
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="verification_sessions"
+    )
+    round = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The case round its images became.")
+    is_resubmission = models.BooleanField(default=False)
+    kind = models.CharField(max_length=20, choices=CaseKind.choices)
+    external_ref = models.CharField(max_length=200, blank=True)
+    country_code = models.CharField(max_length=10, blank=True)
+    card_code = models.CharField(max_length=40, blank=True)
+    redirect_url = models.URLField(blank=True, max_length=500)
+    locale = models.CharField(max_length=16, default="en")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    status = models.CharField(
+        max_length=20, choices=VerificationSessionStatus.choices, default=VerificationSessionStatus.CREATED
+    )
+    expires_at = models.DateTimeField(db_index=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    consent_accepted_at = models.DateTimeField(null=True, blank=True)
+    consent_version = models.CharField(max_length=40, blank=True)
+    prompts = models.JSONField(default=list, blank=True)
+    challenge_started_at = models.DateTimeField(null=True, blank=True)
+    challenge_attempts = models.PositiveSmallIntegerField(default=0)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="When it expired or was cancelled.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["partner", "created_at", "id"], name="vsession_partner_idx"),
+            models.Index(fields=["status", "expires_at"], name="vsession_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"verification session {self.public_id} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_SESSION_STATUSES
+
+
+class VerificationFrame(models.Model):
+    """One image that arrived in a session: a burst frame of a prompt, or the document front.
+
+    The bytes are validated, re-encoded and encrypted on arrival (the evidence store); the frame
+    chosen for each prompt becomes the case's evidence at submission. ``captured_at`` is the
+    browser's clock (informational); ``received_at`` is the server's, and the only one rules use.
+    """
+
+    session = models.ForeignKey(VerificationSession, on_delete=models.CASCADE, related_name="frames")
+    role = models.CharField(max_length=20, choices=EvidenceRole.choices)
+    prompt_index = models.PositiveSmallIntegerField(default=0)
+    burst_index = models.PositiveSmallIntegerField(default=0)
+    parameter = models.CharField(max_length=20, blank=True)
+    captured_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField()
+    content_type = models.CharField(max_length=40)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size_bytes = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    storage_key = models.CharField(max_length=200, blank=True)
+    # What the best-frame choice measured (the engine's analysis); empty when it could not run.
+    measures = models.JSONField(default=dict, blank=True)
+    chosen = models.BooleanField(default=False)
+    purge_after = models.DateTimeField(db_index=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "role", "prompt_index", "burst_index"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["session", "role", "prompt_index", "burst_index"], name="vframe_unique_slot"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.prompt_index}.{self.burst_index} of session {self.session_id}"

@@ -71,3 +71,10 @@ def expire_idempotency_keys() -> int:
     from .services.idempotency import idempotency_keys_expire
 
     return idempotency_keys_expire()
+
+
+@shared_task(acks_late=True)
+def expire_verification_sessions() -> int:
+    from .services.sessions import sessions_expire_due
+
+    return sessions_expire_due()

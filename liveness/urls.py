@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from .console import views
+from .console.views.sessions import session_link_create
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -14,6 +15,7 @@ urlpatterns = [
     path("queue/next/", views.queue_take_next, name="queue_take_next"),
     path("queue/bulk/", views.queue_bulk, name="queue_bulk"),
     path("cases/new/", views.case_upload, name="case_upload"),
+    path("sessions/new/", session_link_create, name="session_link_create"),
     path("cases/<uuid:public_id>/", views.case_detail, name="case_detail"),
     path("cases/<uuid:public_id>/live/", views.case_live, name="case_live"),
     path("cases/<uuid:public_id>/images/<int:evidence_id>/", views.evidence_image, name="evidence_image"),

@@ -55,6 +55,9 @@ def test_the_schema_is_valid_openapi_3_and_public(served_schema):
         "/api/v1/operator/decisions/{decision_id}/approve/",
         "/api/v1/operator/decisions/{decision_id}/refuse/",
         "/api/v1/supervisor/accuracy/",
+        "/api/v1/verification-sessions/",
+        "/api/v1/verification-sessions/{public_id}/",
+        "/api/v1/verification-sessions/{public_id}/cancel/",
     }
     assert served_schema["components"]["securitySchemes"]["ApiKeyAuth"] == {
         "type": "http",
@@ -143,7 +146,9 @@ def fuzz_world(scripted, settings, operator, supervisor, role_user):
         partner=partner, status=CaseStatus.DECIDED, auto_verdict=Verdict.SPOOF, final_verdict=Verdict.SPOOF
     )
     pending = decision_record(case=spoofed, actor=supervisor, verdict=Verdict.LIVE, reason="verified")
+    session = client_for(key).post("/api/v1/verification-sessions/", {"kind": "active"}, format="json").json()["id"]
     return {
+        "session_ids": [session],
         "partner_key": key,
         "operator_key": user_key(operator),
         "supervisor_key": user_key(role_user("supervisor", "fuzz-supervisor")),
@@ -173,7 +178,7 @@ def test_schemathesis_finds_no_server_error_and_no_response_outside_the_schema(
     app = get_wsgi_application()
     schema = schemathesis.openapi.from_wsgi(SCHEMA_URL, app)
     operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
-    assert len(operations) == 12
+    assert len(operations) == 16
     hypothesis_config = hypothesis_settings(
         max_examples=25,
         deadline=None,
@@ -190,7 +195,8 @@ def test_schemathesis_finds_no_server_error_and_no_response_outside_the_schema(
         modes = [GenerationMode.POSITIVE] if operation.path in HEALTH_PATHS else list(GenerationMode)
         strategies = [operation.as_strategy(mode) for mode in modes]
         if "{public_id}" in operation.path:
-            strategies += [operation.as_strategy(path_parameters={"public_id": i}) for i in fuzz_world["case_ids"]]
+            ids = fuzz_world["session_ids"] if "verification-sessions" in operation.path else fuzz_world["case_ids"]
+            strategies += [operation.as_strategy(path_parameters={"public_id": i}) for i in ids]
         if "{decision_id}" in operation.path:
             strategies.append(operation.as_strategy(path_parameters={"decision_id": fuzz_world["decision_id"]}))
         for strategy in strategies:

@@ -393,3 +393,29 @@ def test_every_engine_result_fits_the_details_contract():
     for kind, result in results.items():
         assert contract.load(result.details, kind=kind).problems == [], kind
     assert [f.code for f in contract.load(results["id_document"].details).findings] == ["face_mismatch"]
+
+
+def test_the_same_photo_sent_for_two_prompts_is_a_repeated_frame_finding():
+    """The issue's case: "left" and "eyes open" answered by one picture passed both prompts."""
+    series = frames(
+        [(OBAMA_TURNED_TO_HIS_LEFT, "left"), (OBAMA_FRONTAL, "front"), (OBAMA_TURNED_TO_HIS_LEFT, "eyes open")]
+    )
+    result = check("active", series)
+    codes = [f.code for f in result.findings]
+    assert "repeated_frame" in codes
+    repeated = next(f for f in result.findings if f.code == "repeated_frame")
+    assert repeated.images == ("frame 0", "frame 2")
+    assert "heuristic" in repeated.message
+    assert result.details["repeated_frames"]["pairs"][0]["kind"] == "identical"
+    assert outcome(result, threshold=0.0, margin=0.0) == CheckOutcome.FINDING
+
+
+def test_a_mirrored_copy_is_a_repeated_frame_and_distinct_photos_are_not():
+    mirrored = np.ascontiguousarray(decoded(OBAMA_TURNED_TO_HIS_LEFT)[:, ::-1])
+    series = [
+        shared(OBAMA_TURNED_TO_HIS_LEFT, role="frame", index=0, parameter="left"),
+        evidence(mirrored, role="frame", index=1, parameter="right"),
+    ]
+    result = check("active", series)
+    assert result.details["repeated_frames"]["pairs"][0]["kind"] == "mirrored"
+    assert "repeated_frame" not in [f.code for f in check("active", frames(SEQUENCE[:4])).findings]

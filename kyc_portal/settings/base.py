@@ -134,6 +134,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# The applicant's page (hosted verification) is translated through Django's i18n: a session's locale
+# must be one of these; add a language here and its messages under locale/<code>/LC_MESSAGES/.
+LANGUAGES = [("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -212,6 +216,7 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-evidence": {"task": "liveness.tasks.purge_expired_evidence", "schedule": 3600.0},
     "requeue-due-webhooks": {"task": "liveness.tasks.requeue_due_webhooks", "schedule": SWEEP_SECONDS},
     "expire-idempotency-keys": {"task": "liveness.tasks.expire_idempotency_keys", "schedule": 3600.0},
+    "expire-verification-sessions": {"task": "liveness.tasks.expire_verification_sessions", "schedule": 60.0},
 }
 
 # --- Providers --------------------------------------------------------------------------------------
@@ -290,7 +295,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Hosted-verification link tokens (in /v/<token>/ paths) are credentials: removed from every line.
+    "filters": {"hosted_tokens": {"()": "liveness.hosted.logfilter.RedactHostedTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["hosted_tokens"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # urllib3 logs each request line (path and query) at DEBUG; a webhook URL may carry a token there.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
@@ -350,6 +357,7 @@ SPECTACULAR_SETTINGS: dict[str, object] = {
         "VerdictEnum": "liveness.models.Verdict",
         "CaseKindEnum": "liveness.models.CaseKind",
         "CheckStatusEnum": "liveness.models.CheckStatus",
+        "VerificationSessionStatusEnum": "liveness.models.VerificationSessionStatus",
         "HealthStatusEnum": [("ok", "ok"), ("error", "error")],
     },
 }
@@ -369,6 +377,22 @@ WEBHOOK_SECRET_ROTATION_GRACE_HOURS = env.float("WEBHOOK_SECRET_ROTATION_GRACE_H
 # Plain-http targets and targets resolving to private/loopback addresses are refused unless allowed
 # (a partner-given callback URL must not reach into the portal's own network).
 WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=False)
+
+# --- Hosted verification (the link a partner sends its applicant) --------------------------------------
+HOSTED_SESSION_DEFAULT_SECONDS = env.int("HOSTED_SESSION_DEFAULT_SECONDS", default=30 * 60)
+HOSTED_SESSION_MIN_SECONDS = env.int("HOSTED_SESSION_MIN_SECONDS", default=5 * 60)
+HOSTED_SESSION_MAX_SECONDS = env.int("HOSTED_SESSION_MAX_SECONDS", default=7 * 24 * 3600)
+# The challenge: front + 2..4 more prompts; each a burst of frames that must arrive within the window.
+HOSTED_CHALLENGE_MIN = env.int("HOSTED_CHALLENGE_MIN", default=3)
+HOSTED_CHALLENGE_MAX = env.int("HOSTED_CHALLENGE_MAX", default=5)
+HOSTED_BURST_FRAMES = env.int("HOSTED_BURST_FRAMES", default=3)
+HOSTED_PROMPT_SECONDS = env.int("HOSTED_PROMPT_SECONDS", default=20)
+HOSTED_CHALLENGE_ATTEMPTS = env.int("HOSTED_CHALLENGE_ATTEMPTS", default=3)
+# Test-only: a fixed challenge instead of a random draw (production settings force it empty).
+HOSTED_FIXED_CHALLENGE: list[str] = []
+# Requests to the applicant's page and its endpoints, per client IP and per session ("<n>/<period>").
+HOSTED_RATE_IP = env.str("HOSTED_RATE_IP", default="300/minute")
+HOSTED_RATE_SESSION = env.str("HOSTED_RATE_SESSION", default="60/minute")
 
 # --- Decisions --------------------------------------------------------------------------------------
 # Four-eyes: an operator's override matching an "automatic:operator" pair waits for a second supervisor.

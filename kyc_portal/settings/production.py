@@ -34,3 +34,4 @@ SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
 }
+HOSTED_FIXED_CHALLENGE = list[str]()  # a fixed challenge is for tests only, never in production

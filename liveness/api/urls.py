@@ -7,7 +7,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from . import schema  # noqa: F401  (registers the API-key scheme with drf-spectacular)
-from .views import accuracy, operator, partner, system
+from .views import accuracy, operator, partner, sessions, system
 
 app_name = "api"
 
@@ -33,6 +33,17 @@ urlpatterns = [
     path("cases/", partner.CaseCollectionApi.as_view(), name="cases"),
     path("cases/<uuid:public_id>/", partner.CaseDetailApi.as_view(), name="case-detail"),
     path("cases/<uuid:public_id>/resubmit/", partner.CaseResubmitApi.as_view(), name="case-resubmit"),
+    path("verification-sessions/", sessions.SessionCollectionApi.as_view(), name="verification-sessions"),
+    path(
+        "verification-sessions/<uuid:public_id>/",
+        sessions.SessionDetailApi.as_view(),
+        name="verification-session-detail",
+    ),
+    path(
+        "verification-sessions/<uuid:public_id>/cancel/",
+        sessions.SessionCancelApi.as_view(),
+        name="verification-session-cancel",
+    ),
     path("operator/review-queue/", operator.ReviewQueueApi.as_view(), name="review-queue"),
     path("operator/cases/<uuid:public_id>/", operator.OperatorCaseDetailApi.as_view(), name="operator-case"),
     path(

@@ -23,6 +23,7 @@ from typing import Any
 from ..vocabulary import FINDINGS
 from .analysis import ImageAnalysis
 from .match import DECISION_DISTANCE, FaceComparison, compare_descriptors, series_consistency
+from .repeats import repeated_frame_finding
 
 #: Below this face size (px, shorter side) a document portrait is too small for the 150-px descriptor chip.
 MIN_MATCH_FACE_PX = 40
@@ -40,7 +41,8 @@ ID_METHOD = (
 ACTIVE_METHOD = (
     "active: the lowest passive real-probability over the frames; a finding challenge_failed when fewer than "
     "success_threshold frames (default: all) answered their parameter, identity_mismatch when any pair of "
-    f"frames is farther apart than {DECISION_DISTANCE} (a swapped person)"
+    f"frames is farther apart than {DECISION_DISTANCE} (a swapped person), repeated_frame when two frames are "
+    "copies of one picture (the same, mirrored or resized: a heuristic with a measured bound)"
 )
 ACTIVE_HEURISTIC = (
     "the active parameters are answered by fixed bounds on landmark geometry (head pose from a generic 3-D "
@@ -269,6 +271,21 @@ def score_active(images: Sequence[ScoredImage], *, success_threshold: int | None
                     missed,
                 )
             )
+    repeats = repeated_frame_finding([image.analysis.rgb for image in images]) if len(images) > 1 else None
+    if repeats is not None:
+        details["repeated_frames"] = repeats
+        pairs = [(images[p["first"]].name, images[p["second"]].name, p["kind"]) for p in repeats["pairs"]]
+        findings.append(
+            finding(
+                "repeated_frame",
+                "; ".join(
+                    f"{a} and {b} are {'mirror images' if kind == 'mirrored' else 'copies'} of one picture"
+                    for a, b, kind in pairs
+                )
+                + " (a heuristic: thumbnail distance under a measured bound)",
+                list(dict.fromkeys(name for a, b, _ in pairs for name in (a, b))),
+            )
+        )
     consistency = series_consistency(descriptors)
     details["identity"] = consistency.as_dict()
     if not consistency.consistent and consistency.similarity is not None:

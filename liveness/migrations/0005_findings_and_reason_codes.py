@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('liveness', '0003_case_version'),
+        ('liveness', '0004_verification_sessions'),
     ]
 
     operations = [

@@ -50,6 +50,7 @@ EVENT_ID_HEADER = "Kyc-Event-Id"
 EVENT_TYPE_HEADER = "Kyc-Event"
 ATTEMPT_HEADER = "Kyc-Delivery-Attempt"
 EVENTS = ("case.decided", "case.resubmission_requested")
+SESSION_EVENTS = ("verification_session.submitted", "verification_session.expired")
 #: Tolerance for a task that runs a little before its due time (clock skew between hosts).
 EARLY_TOLERANCE = timedelta(seconds=5)
 MAX_EXCERPT = 1000
@@ -135,20 +136,21 @@ def webhook_target_url(case: Case) -> str:
     return partner.webhook_url
 
 
-def webhook_url_problem(url: str, *, resolve: bool = True) -> str:
+def webhook_url_problem(url: str, *, resolve: bool = True, what: str = "the webhook URL") -> str:
     """Why the portal refuses to POST to ``url``, or "" when it may.
 
     Unless WEBHOOK_ALLOW_INSECURE_URLS, targets must be https and resolve only to public addresses: a
     partner-given callback URL must not become a way to reach services inside the portal's network.
     ``resolve=False`` skips the DNS lookup (at submit time; the address is checked again at delivery).
+    ``what`` names the URL in the message (the same rule serves hosted sessions' redirect URLs).
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "the webhook URL must be an http(s) URL with a host"
+        return f"{what} must be an http(s) URL with a host"
     if settings.WEBHOOK_ALLOW_INSECURE_URLS:
         return ""
     if parts.scheme != "https":
-        return "the webhook URL must use https"
+        return f"{what} must use https"
     try:
         literal = ipaddress.ip_address(parts.hostname)
     except ValueError:
@@ -206,6 +208,59 @@ def webhook_enqueue(*, case: Case, event: str) -> WebhookDelivery | None:
         case=case,
         actor_label="system",
         data={"event": event, "event_id": str(event_id), "delivery": delivery.pk},
+    )
+    _enqueue(delivery.pk)
+    return delivery
+
+
+def session_webhook_payload(*, session: Any, event: str, event_id: uuid.UUID, occurred_at: datetime) -> dict[str, Any]:
+    """A verification session's event: ids and status only (the case's verdict comes with case.decided)."""
+    return {
+        "id": str(event_id),
+        "type": event,
+        "created_at": occurred_at.isoformat(),
+        "data": {
+            "verification_session": {
+                "id": str(session.public_id),
+                "kind": session.kind,
+                "external_ref": session.external_ref,
+                "status": session.status,
+                "case_id": str(session.case.public_id) if session.case_id else None,
+                "round": session.round,
+                "expires_at": session.expires_at.isoformat(),
+                "submitted_at": session.submitted_at.isoformat() if session.submitted_at else None,
+            }
+        },
+    }
+
+
+def webhook_enqueue_session(*, session: Any, event: str) -> WebhookDelivery | None:
+    """Record a verification session's event for its partner (inside the caller's transaction)."""
+    if event not in SESSION_EVENTS:
+        raise ValueError(f"unknown session webhook event {event!r}")
+    partner = session.partner
+    url = webhook_target_url(session.case) if session.case_id else (partner.webhook_url if partner else "")
+    if partner is None or not url:
+        return None
+    now = timezone.now()
+    event_id = uuid.uuid4()
+    delivery = WebhookDelivery.objects.create(
+        event_id=event_id,
+        event=event,
+        partner=partner,
+        case=session.case,
+        verification_session=session,
+        url=url,
+        payload=session_webhook_payload(session=session, event=event, event_id=event_id, occurred_at=now),
+        attempt_limit=settings.WEBHOOK_MAX_ATTEMPTS,
+        retry_until=now + timedelta(hours=settings.WEBHOOK_RETRY_WINDOW_HOURS),
+        next_attempt_at=now,
+    )
+    audit_record(
+        action="webhook.queued",
+        case=session.case,
+        actor_label="system",
+        data={"event": event, "event_id": str(event_id), "delivery": delivery.pk, "session": str(session.public_id)},
     )
     _enqueue(delivery.pk)
     return delivery
@@ -392,7 +447,9 @@ def webhook_redeliver(*, delivery: WebhookDelivery, actor: User | None = None) -
     with transaction.atomic():
         # of=("self",): lock the delivery row only (PostgreSQL refuses FOR UPDATE on an outer join).
         locked = (
-            WebhookDelivery.objects.select_for_update(of=("self",)).select_related("case__partner").get(pk=delivery.pk)
+            WebhookDelivery.objects.select_for_update(of=("self",))
+            .select_related("case__partner", "partner")
+            .get(pk=delivery.pk)
         )
         if (
             locked.status == WebhookDeliveryStatus.SENDING
@@ -400,7 +457,7 @@ def webhook_redeliver(*, delivery: WebhookDelivery, actor: User | None = None) -
             and locked.lease_expires_at >= now
         ):
             raise WebhookError("an attempt of this delivery is in progress", code="in_progress")
-        url = webhook_target_url(locked.case)
+        url = webhook_target_url(locked.case) if locked.case is not None else locked.partner.webhook_url
         if not url:
             raise WebhookError("the partner has no webhook URL configured", code="no_url")
         locked.url = url
