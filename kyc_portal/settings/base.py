@@ -169,7 +169,10 @@ LIVENESS_WORKFLOWS: dict[str, list[str]] = {
     "id_document": env.list("WORKFLOW_ID_DOCUMENT", default=["local"]),
     "active": env.list("WORKFLOW_ACTIVE", default=["local"]),
 }
-# Local engine: model files. LOCAL_ENGINE_DLIB_MODEL_DIR defaults to the face-recognition-models package.
+# Local engine: model files. MediaPipe's face detection and mesh ship in liveness/engine/weights/mediapipe/
+# (sha256-checked at load); LOCAL_ENGINE_MEDIAPIPE_DIR may point at another folder with the same files.
+LOCAL_ENGINE_MEDIAPIPE_DIR = env.str("LOCAL_ENGINE_MEDIAPIPE_DIR", default="")
+# The face descriptor: LOCAL_ENGINE_DLIB_MODEL_DIR defaults to the face-recognition-models package.
 LOCAL_ENGINE_DLIB_MODEL_DIR = env.str("LOCAL_ENGINE_DLIB_MODEL_DIR", default="")
 # Optional passive presentation-attack models (MiniFASNet ONNX), comma-separated paths. Never committed.
 LOCAL_ENGINE_PASSIVE_MODELS: list[str] = env.list("LOCAL_ENGINE_PASSIVE_MODELS", default=[])
