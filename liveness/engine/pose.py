@@ -13,7 +13,7 @@ faces) and read a raised chin as 12° where dlib read 20°. The coordinates belo
 face mesh** (x, y and the mesh's own depth) of the 45 near-frontal faces of shared/testdata, aligned by
 generalised Procrustes, then scaled (depth x0.9, the best fit) and rigidly placed onto the Coimbra model's
 points in centimetres, and made left-right symmetric: median error 0.049, the raised chin 18°, turned
-faces within 3-8° of dlib's readings. (Measured; the derivation script is not part of the product.)
+faces within 3-8° of dlib's readings. ``python -m bench.pose_model`` re-derives them (to within 0.03 cm).
 
 Camera: pinhole, principal point at the image centre, focal length = the longer image side (a ~53°
 field of view, typical of phone cameras; the angles barely depend on it), no lens distortion.
