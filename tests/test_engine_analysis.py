@@ -112,7 +112,7 @@ def test_a_sharp_well_lit_face_is_usable():
     assert quality is not None
     assert quality.usable
     assert quality.reasons == []
-    assert quality.checks["sharpness"]["bound"] == ">= 60.0"
+    assert quality.checks["sharpness"]["bound"] == ">= 40.0"
 
 
 def test_blur_lowers_sharpness_below_its_bound():

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 
 import numpy as np
 import pytest
 
+from liveness.engine import mediapipe
 from liveness.engine.mediapipe import (
     FULL_RANGE,
     KP_LEFT_EYE,
@@ -202,23 +204,57 @@ def test_a_small_passport_portrait_is_found_on_a_tile():
     assert 45 < right - left < 75
 
 
-def test_each_thread_builds_its_own_interpreters_and_gets_the_same_answer():
+def test_concurrent_calls_never_share_an_interpreter_and_get_the_same_answer(monkeypatch: pytest.MonkeyPatch):
     models = load_models().faces
     rgb = decoded(LIVE_SAMPLE)
     expected = [f.detection.box for f in find_faces(models, rgb, max_side=1024)]
-    before = models.thread_sets
+    real_run = mediapipe._Model.run
+    guard = threading.Lock()
+    inside: dict[int, int] = {}
+    most_inside = [0]
+    models_in_use: set[int] = set()
+
+    def recording_run(self: mediapipe._Model, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with guard:
+            inside[id(self)] = inside.get(id(self), 0) + 1
+            most_inside[0] = max(most_inside[0], inside[id(self)])
+            models_in_use.add(id(self))
+        time.sleep(0.005)  # long enough for another thread to walk in, were it allowed to
+        try:
+            return real_run(self, tensor)
+        finally:
+            with guard:
+                inside[id(self)] -= 1
+
+    monkeypatch.setattr(mediapipe._Model, "run", recording_run)
     results: list[list[tuple[float, ...]]] = []
-    start = threading.Barrier(3)
+    start = threading.Barrier(4)
 
     def work() -> None:
         start.wait()
         for _ in range(3):
             results.append([f.detection.box for f in find_faces(models, rgb, max_side=1024)])
 
-    threads = [threading.Thread(target=work) for _ in range(3)]
+    threads = [threading.Thread(target=work) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert models.thread_sets == before + 3
-    assert results == [expected] * 9
+    assert results == [expected] * 12
+    assert most_inside[0] == 1  # no interpreter ever ran in two threads at once
+    assert len(models_in_use) > 3  # ... yet several sets ran side by side (3 models per set)
+    assert models.sets_built <= 1 + 4  # at most one set per thread that ever ran at the same moment
+
+
+def test_sets_are_reused_not_rebuilt_per_call():
+    models = load_models().faces
+    rgb = decoded(LIVE_SAMPLE)
+    find_faces(models, rgb, max_side=1024)
+    built = models.sets_built
+    for _ in range(3):
+        other = threading.Thread(target=find_faces, args=(models, rgb), kwargs={"max_side": 1024})
+        other.start()
+        find_faces(models, rgb, max_side=1024)
+        other.join()
+    # Two calls at a time need at most one set more than were ever needed, however many threads come and go.
+    assert models.sets_built <= max(built, 2)

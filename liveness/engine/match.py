@@ -5,13 +5,13 @@ base of the nose). They come from the MediaPipe face mesh (:data:`MESH_FIVE_POIN
 5-point model run on the MediaPipe box: on shared/testdata's 60 genuine photos (169 same-person and 1,601
 different-person pairs) the mesh points separate every pair (largest same-person distance 0.630, smallest
 different-person distance 0.634: EER 0), while dlib's 5-point model on the same boxes lets one
-different-person pair in at 0.610 below the largest same-person distance 0.627 (EER 0.06 %), and a dlib
-68-point shape built from mesh points does the same (0.600 / 0.624).
+different-person pair in at 0.614 below the largest same-person distance 0.625 (EER 0.06 %), and a dlib
+68-point shape built from mesh points does the same (0.604 / 0.619).
 
 Two faces are the same person when the Euclidean distance between their descriptors is at most
 :data:`DECISION_DISTANCE`. dlib publishes 0.6 for this model (99.38 % on LFW); ``manage.py
-evaluate_engine`` on shared/testdata puts the equal-error distance at 0.62 with no error anywhere between
-0.62 and 0.67 (README, engine section), so 0.6 is kept.
+evaluate_engine`` on shared/testdata puts the equal-error distance at 0.630 with no error anywhere between
+0.630 and 0.634 (README, engine section; 0.624-0.671 with the former dlib landmarks), so 0.6 is kept.
 
 The distance is shown to people as a 0..1 similarity, linear in the distance and anchored so that the
 decision distance is exactly 0.5: ``similarity = clamp(1 - distance / (2 * DECISION_DISTANCE), 0, 1)``.

@@ -28,17 +28,23 @@ Work happens on a copy of the image at most ``max_side`` pixels on its longer si
 models' cost does not grow with the photo (only the one downscale does); every coordinate is returned in
 original pixels.
 
-Threading: a LiteRT interpreter holds its tensors and must not run in two threads at once. Each thread
-gets its own interpreters (``threading.local``), built from model bytes read and sha256-checked once per
-process. Measured (bench/engine.py, 2 threads on 2 cores, 40 detections + meshes): per-thread interpreters
-are ~1.7x as fast as one shared set behind a lock, and building a thread's set costs ~3 ms.
+Threading: a LiteRT interpreter holds its tensors and must not run in two threads at once. Interpreter
+sets (one of each model) are leased from a pool for the length of one model run: a call takes a free set
+or builds one (about 33 ms of CPU, from model bytes read and sha256-checked once per process) and gives it
+back, so the pool grows to the number of calls that ever ran at the same moment and no call waits for
+another. A set per thread (``threading.local``) would rebuild for every new thread — the development
+and sandbox servers start one per request; one shared set behind a lock makes concurrent checks queue
+(bench/engine.py measures the lock against the pool).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import queue
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -304,37 +310,47 @@ class _Model:
 
 
 class FaceModels:
-    """The three MediaPipe models, with one set of interpreters per thread."""
+    """The three MediaPipe models, with a pool of interpreter sets (one set per concurrent call)."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._contents = read_checked(directory)
         self._anchors = {spec.name: ssd_anchor_centres(spec) for spec in (SHORT_RANGE, FULL_RANGE)}
-        self._local = threading.local()
-        self._thread_sets = 0
+        self._pool: queue.SimpleQueue[dict[str, _Model]] = queue.SimpleQueue()
+        self._sets_built = 0
         self._count_lock = threading.Lock()
-        self._models()  # build the first set now, so a corrupt file fails at load
+        self._pool.put(self._build())  # the first set now, so a corrupt file fails at load
 
-    def _models(self) -> dict[str, _Model]:
-        models: dict[str, _Model] | None = getattr(self._local, "models", None)
-        if models is None:
-            models = {name: _Model(content, name) for name, content in self._contents.items()}
-            self._local.models = models
-            with self._count_lock:
-                self._thread_sets += 1
+    def _build(self) -> dict[str, _Model]:
+        models = {name: _Model(content, name) for name, content in self._contents.items()}
+        with self._count_lock:
+            self._sets_built += 1
         return models
 
+    @contextmanager
+    def _lease(self) -> Iterator[dict[str, _Model]]:
+        """A set of interpreters no other thread uses until it is given back."""
+        try:
+            models = self._pool.get_nowait()
+        except queue.Empty:
+            models = self._build()
+        try:
+            yield models
+        finally:
+            self._pool.put(models)
+
     @property
-    def thread_sets(self) -> int:
-        """How many threads have built their interpreters (for tests and the health report)."""
-        return self._thread_sets
+    def sets_built(self) -> int:
+        """How many interpreter sets exist: the most calls that ever ran at the same moment."""
+        return self._sets_built
 
     def detect(self, rgb: np.ndarray, spec: DetectorSpec, *, scale: float = 1.0) -> list[Detection]:
         """Faces in ``rgb`` (the working image) by one BlazeFace model; coordinates divided by ``scale``
         (working / original) so they are in original pixels."""
         tensor, fit, pad_x, pad_y = letterbox(rgb, spec.size)
         tensor = tensor / 127.5 - 1.0
-        raw_boxes, raw_scores = self._models()[spec.file].run(tensor.astype(np.float32))
+        with self._lease() as models:
+            raw_boxes, raw_scores = models[spec.file].run(tensor.astype(np.float32))
         boxes, keypoints, scores = decode(raw_boxes[0], raw_scores[0], self._anchors[spec.name], spec)
         detections = []
         pad = np.array([pad_x, pad_y])
@@ -352,7 +368,8 @@ class FaceModels:
             rgb, matrix, (MESH_SIZE, MESH_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
         tensor = crop.astype(np.float32) / 255.0
-        raw, logit = self._models()[MESH_FILE].run(tensor)
+        with self._lease() as models:
+            raw, logit = models[MESH_FILE].run(tensor)
         points = crop_points_to_image(raw.reshape(MESH_POINTS, 3).astype(np.float64), roi)
         presence = 1.0 / (1.0 + math.exp(-float(np.clip(logit.reshape(-1)[0], -100, 100))))
         return MeshResult(points, presence, roi)
