@@ -226,12 +226,17 @@ def _pose(value: Any) -> str:
 
 def _state(value: Any) -> str:
     """Eye / mouth state: "open (ratio 0.31, bound 0.2)" from whatever keys the provider gave; per-eye
-    states ({"left": {...}, "right": {...}}, as Riset reports them) as "left open (…), right closed (…)"."""
+    states ({"left": {...}, "right": {...}}, as Riset reports them; the local engine's "image_left" /
+    "image_right") as "left open (…), right closed (…)" after the combined state."""
     if not isinstance(value, Mapping):
         return _fmt(value)
     sides = [side for side in ("left", "right") if isinstance(value.get(side), Mapping)]
     if sides:
         return ", ".join(f"{side} {_state(value[side])}" for side in sides)
+    image_sides = [side for side in ("image_left", "image_right") if isinstance(value.get(side), Mapping)]
+    if image_sides and value.get("state"):
+        each = ", ".join(f"{side.replace('_', ' ')} {_state(value[side])}" for side in image_sides)
+        return f"{value['state']} ({each})"
     state = value.get("state") or value.get("label")
     if state is None and isinstance(value.get("open"), bool):
         state = "open" if value["open"] else "closed"
