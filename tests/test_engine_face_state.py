@@ -62,10 +62,10 @@ def test_the_mouth_aspect_ratio_is_inner_lip_gap_over_inner_width():
         (EYE_OPEN_MIN_EAR, EYE_OPEN_MIN_EAR, "open"),
         (0.05, 0.10, "closed"),
         (EYE_CLOSED_MAX_EAR, EYE_CLOSED_MAX_EAR, "closed"),
-        (0.155, 0.16, "uncertain"),  # between the bounds: half-closed
+        (0.165, 0.168, "uncertain"),  # between the bounds: half-closed
         (0.30, 0.05, "uncertain"),  # a wink is neither
         (0.05, 0.30, "uncertain"),  # the other wink
-        (0.30, 0.16, "uncertain"),  # one eye half-closed
+        (0.30, 0.165, "uncertain"),  # one eye half-closed
     ],
 )
 def test_eye_state_needs_both_eyes_beyond_a_bound(left: float, right: float, state: str):
@@ -74,7 +74,7 @@ def test_eye_state_needs_both_eyes_beyond_a_bound(left: float, right: float, sta
 
 @pytest.mark.parametrize(
     ("ear", "state"),
-    [(0.30, "open"), (EYE_OPEN_MIN_EAR, "open"), (0.16, "uncertain"), (EYE_CLOSED_MAX_EAR, "closed"), (0.0, "closed")],
+    [(0.30, "open"), (EYE_OPEN_MIN_EAR, "open"), (0.165, "uncertain"), (EYE_CLOSED_MAX_EAR, "closed"), (0.0, "closed")],
 )
 def test_each_eye_has_its_own_state(ear: float, state: str):
     assert EyeState(ear_image_left=ear, ear_image_right=0.3).state_image_left == state
@@ -109,7 +109,7 @@ def test_mouth_state_follows_its_bounds(mar: float, state: str):
 
 def test_an_uncertain_state_answers_neither_requested_state():
     pose = HeadPose(yaw=0.0, pitch=0.0, roll=0.0, fit_error=0.0)
-    answers = answer_parameters(pose, EyeState(0.155, 0.155), MouthState(0.2))
+    answers = answer_parameters(pose, EyeState(0.165, 0.165), MouthState(0.2))
     assert not answers["eyes open"].matched
     assert not answers["eyes closed"].matched
     assert not answers["mouth open"].matched
