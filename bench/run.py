@@ -5,7 +5,7 @@
 - intake: `validate_image` (decode, orient, strip, re-encode, hash) against a bare Pillow decode of the
   same bytes — the cost of making an upload safe, per image size.
 - intake memory: peak RSS growth of `validate_image` against the bare decode (fresh process each).
-- engine: the local engine's full analysis (detect, landmarks, quality, passive) against HOG detection
+- engine: the local engine's full analysis (detect, landmarks, quality, passive) against MediaPipe detection
   alone on the same image — what the extra stages cost.
 Nothing here asserts a time; compare ratios between commits.
 """

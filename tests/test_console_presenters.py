@@ -197,3 +197,13 @@ def test_sla_state(status: str, minutes: int, state: str) -> None:
 def test_event_summaries_skip_hashes_and_show_before_after() -> None:
     pairs = presenters.event_summary({"evidence": ["abc"], "before": {"status": "a"}, "after": {"status": "b"}})
     assert pairs == [("before", "status=a"), ("after", "status=b")]
+
+
+def test_the_local_engines_eyes_show_each_eye_and_the_mouth_its_ratio() -> None:
+    from liveness.engine.face_state import EyeState, MouthState
+    from liveness.providers.details import ImageDetail
+
+    entry = {"eyes": EyeState(0.31, 0.04).as_dict(), "mouth": MouthState(0.42).as_dict()}
+    facts = dict(presenters.observation("local", ImageDetail.load(entry, "details.images[0]", [])).facts)
+    assert facts["eyes"] == "uncertain (image left open ratio 0.31, image right closed ratio 0.04)"
+    assert facts["mouth"] == "open (ratio 0.42)"

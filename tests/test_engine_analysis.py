@@ -1,4 +1,5 @@
-"""One image through the engine: faces and boxes, quality bounds, the passive attack model."""
+"""One image through the engine: faces and boxes (MediaPipe detection and mesh), quality bounds, the passive
+attack model."""
 
 from __future__ import annotations
 
@@ -34,19 +35,36 @@ def test_a_face_is_found_on_every_genuine_image():
     assert missed == []
 
 
-def test_the_multi_face_images_are_flagged():
-    for item in labelled("other-multiface"):
+MULTI_FACE_COUNTS = {  # counted by eye
+    "multi-face/deepface__tests_unit_dataset_selfie-many-people.jpg": 4,
+    "multi-face/face_recognition__examples_knn_examples_test_kit_with_rose.jpg": 2,
+    "multi-face/face_recognition__examples_knn_examples_test_obama_and_biden.jpg": 2,
+    "multi-face/face_recognition__examples_two_people.jpg": 2,
+}
+
+
+def test_the_multi_face_images_are_flagged_with_every_face():
+    items = labelled("other-multiface")
+    assert {item.file for item in items} == set(MULTI_FACE_COUNTS)
+    for item in items:
         analysis = analysis_of(item.file)
         assert analysis.face_outcome == "multiple_faces", item.file
-        assert len(analysis.faces) >= 2
+        assert len(analysis.faces) == MULTI_FACE_COUNTS[item.file], item.file
+        # Every face carries its own mesh, inside its own box.
+        for face in analysis.faces:
+            assert face.landmarks is not None
+            left, top, right, bottom = face.box
+            nose = face.landmarks[1]
+            assert left <= nose[0] <= right, item.file
+            assert top <= nose[1] <= bottom, item.file
 
 
 def test_the_portrait_on_each_id_document_is_found():
     documents = labelled("id-document")
     with_portrait = [d for d in documents if d.expects_face]
     without = [d for d in documents if not d.expects_face and d.file != ID_USA_WITH_FRONT]
-    assert len(with_portrait) >= 10
-    assert [d.file for d in with_portrait if not analysis_of(d.file).faces] == []
+    assert len(with_portrait) == 14
+    assert [d.file for d in with_portrait if len(analysis_of(d.file).faces) != 1] == []
     # Back sides (MRZ only) hold no face, and the engine finds none.
     assert without
     assert [d.file for d in without if analysis_of(d.file).faces] == []
@@ -73,7 +91,7 @@ def test_boxes_from_the_downscaled_detection_are_in_original_pixels():
     left, top, right, bottom = big.main_face.box
     inside = (big.main_face.landmarks[:, 0] > left - 50) & (big.main_face.landmarks[:, 0] < right + 50)
     assert inside.all()
-    assert top < big.main_face.landmarks[30, 1] < bottom  # the nose tip
+    assert top < big.main_face.landmarks[1, 1] < bottom  # the nose tip
 
 
 def test_the_exif_orientation_is_applied_before_detection():
@@ -94,7 +112,7 @@ def test_a_sharp_well_lit_face_is_usable():
     assert quality is not None
     assert quality.usable
     assert quality.reasons == []
-    assert quality.checks["sharpness"]["bound"] == ">= 60.0"
+    assert quality.checks["sharpness"]["bound"] == ">= 40.0"
 
 
 def test_blur_lowers_sharpness_below_its_bound():
@@ -162,11 +180,11 @@ def test_the_configured_models_are_averaged():
     assert passive["real_probability"] == pytest.approx(np.mean(list(per_model.values())), abs=1e-4)
     scales = passive["crop_scales"]
     assert (scales["MiniFASNetV2"]["nominal"], scales["MiniFASNetV1SE"]["nominal"]) == (2.7, 4.0)
-    # The sample is 480 px wide and its face about 180 px: 4.0x (and just so 2.7x) does not fit across.
-    face = analysis_of(LIVE_SAMPLE).main_face
+    # The sample is 480 px wide and its face about 200 px: 4.0x (and 2.7x) does not fit across.
+    face = analysis_of(LIVE_SAMPLE, passive=True).main_face
     assert face is not None
     assert 160 < face.width < 240
-    assert scales["MiniFASNetV1SE"]["used"] == pytest.approx(min(639 / face.height, 479 / face.width), abs=0.001)
+    assert scales["MiniFASNetV1SE"]["used"] == pytest.approx(min(639 / face.height, 479 / face.width), abs=0.01)
 
 
 def test_a_very_high_resolution_photo_scores_like_its_downscaled_copy():

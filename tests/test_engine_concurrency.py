@@ -1,70 +1,25 @@
-"""The engine shared between threads: models load once, and dlib's face detector never runs twice at once.
+"""The engine shared between threads: models load once, and parallel analyses give the same answers.
 
 The threaded sandbox server, a threaded worker pool and the health probe all call the engine from several
-threads of one process. dlib's HOG detector is not thread-safe and releases the GIL while it scans: two
-threads in it at once corrupt the heap and kill the process (segfault or abort), not just the answer.
+threads of one process. A LiteRT interpreter must not run in two threads at once: each thread has its own
+(liveness/engine/mediapipe.py; test_engine_mediapipe checks that each thread builds its own set).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
 from django.conf import settings
 
 from liveness.engine import models as engine_models
-from liveness.engine.analysis import detect_faces
 from tests.engine_support import BIDEN, OBAMA_FRONTAL
 from tests.helpers import require_testdata
-
-
-class ConcurrencyRecordingDetector:
-    """Stands in for dlib's detector: finds no face, and records how many threads were inside at once."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.inside = 0
-        self.most_inside = 0
-        self.calls = 0
-
-    def run(self, image: np.ndarray, upsample: int, threshold: float) -> tuple[list[Any], list[Any], list[Any]]:
-        with self._lock:
-            self.inside += 1
-            self.calls += 1
-            self.most_inside = max(self.most_inside, self.inside)
-        time.sleep(0.02)  # long enough for another thread to walk in, were it allowed to
-        with self._lock:
-            self.inside -= 1
-        return [], [], []
-
-
-def test_it_never_runs_the_face_detector_in_two_threads_at_once(monkeypatch: pytest.MonkeyPatch):
-    detector = ConcurrencyRecordingDetector()
-    monkeypatch.setattr(engine_models, "_loaded", dataclasses.replace(engine_models.load_models(), detector=detector))
-    image = np.zeros((120, 160, 3), dtype=np.uint8)
-    start = threading.Barrier(4)
-
-    def detect() -> None:
-        start.wait()
-        for _ in range(3):
-            assert detect_faces(image, max_side=1024) == []
-
-    threads = [threading.Thread(target=detect) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert detector.calls == 4 * 3 * 2  # no face: each detection also tries the upsampled pass
-    assert detector.most_inside == 1
 
 
 @pytest.fixture
@@ -77,16 +32,16 @@ def fresh_models() -> Iterator[None]:
 def test_it_loads_the_models_once_when_many_threads_ask_at_the_same_time(
     monkeypatch: pytest.MonkeyPatch, fresh_models: None
 ):
-    import dlib
+    from liveness.engine import mediapipe
 
-    real_shape_predictor = dlib.shape_predictor
-    loads: list[str] = []
+    loads: list[Path] = []
 
-    def counting_shape_predictor(path: str) -> Any:
-        loads.append(path)
-        return real_shape_predictor(path)
+    class CountingFaceModels(mediapipe.FaceModels):
+        def __init__(self, directory: Path) -> None:
+            loads.append(directory)
+            super().__init__(directory)
 
-    monkeypatch.setattr(dlib, "shape_predictor", counting_shape_predictor)
+    monkeypatch.setattr(mediapipe, "FaceModels", CountingFaceModels)
     start = threading.Barrier(4)
     seen: list[engine_models.LoadedModels] = []
 
@@ -104,7 +59,7 @@ def test_it_loads_the_models_once_when_many_threads_ask_at_the_same_time(
     assert all(models is seen[0] for models in seen)
 
 
-# Run in a child process: without the detector lock this does not fail, it kills the interpreter.
+# Run in a child process: an interpreter shared between threads can crash the process, not only err.
 _THREADED_ANALYSIS = """
 import sys, threading
 import django

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from liveness.engine import engine_health
 from liveness.engine.checks import engine_model_files_check
+from liveness.engine.mediapipe import MEDIAPIPE_FILES, SHIPPED_DIR
 from liveness.engine.models import (
     DLIB_FILES,
     EngineConfigurationError,
@@ -44,6 +46,7 @@ def garbage(path: Path, size: int = 4096) -> Path:
 def test_a_healthy_engine_reports_its_models():
     report = engine_health()
     assert Path(report["dlib_model_dir"]).is_dir()
+    assert Path(report["mediapipe_dir"]) == SHIPPED_DIR  # the files shipped with the project, by default
     assert report["passive_available"] == bool(report["passive_models"])
 
 
@@ -57,41 +60,75 @@ def test_a_healthy_engine_lists_both_passive_models():
 def test_a_missing_dlib_model_is_named_at_start_up_and_in_health(settings, tmp_path: Path, fresh_models: None):
     settings.LOCAL_ENGINE_DLIB_MODEL_DIR = str(tmp_path)
     problems = model_file_problems()
-    assert problems == [
-        f"68-point landmark model file not found at {tmp_path / DLIB_FILES['shape_predictor']}",
-        f"face descriptor model file not found at {tmp_path / DLIB_FILES['face_recognition']}",
-    ]
+    assert problems == [f"face descriptor model file not found at {tmp_path / DLIB_FILES['face_recognition']}"]
     warnings = engine_model_files_check()
-    assert [w.id for w in warnings] == ["liveness.W101", "liveness.W101"]
-    assert "68-point landmark model file not found" in warnings[0].msg
-    with pytest.raises(EngineConfigurationError, match="68-point landmark model file not found"):
-        engine_health()
-
-
-def test_a_corrupt_landmark_model_is_a_clear_error(settings, tmp_path: Path, real_dlib_dir: Path, fresh_models: None):
-    garbage(tmp_path / DLIB_FILES["shape_predictor"])
-    (tmp_path / DLIB_FILES["face_recognition"]).symlink_to(real_dlib_dir / DLIB_FILES["face_recognition"])
-    settings.LOCAL_ENGINE_DLIB_MODEL_DIR = str(tmp_path)
-    assert model_file_problems() == []  # present and non-empty: only loading finds the damage
-    with pytest.raises(EngineConfigurationError, match=f"dlib model in {tmp_path} could not be loaded"):
+    assert [w.id for w in warnings] == ["liveness.W101"]
+    assert "face descriptor model file not found" in warnings[0].msg
+    with pytest.raises(EngineConfigurationError, match="face descriptor model file not found"):
         engine_health()
 
 
 def test_a_truncated_descriptor_model_is_a_clear_error(
     settings, tmp_path: Path, real_dlib_dir: Path, fresh_models: None
 ):
-    (tmp_path / DLIB_FILES["shape_predictor"]).symlink_to(real_dlib_dir / DLIB_FILES["shape_predictor"])
     real = (real_dlib_dir / DLIB_FILES["face_recognition"]).read_bytes()
     (tmp_path / DLIB_FILES["face_recognition"]).write_bytes(real[: len(real) // 20])
     settings.LOCAL_ENGINE_DLIB_MODEL_DIR = str(tmp_path)
-    with pytest.raises(EngineConfigurationError, match="could not be loaded"):
+    assert model_file_problems() == []  # present and non-empty: only loading finds the damage
+    with pytest.raises(EngineConfigurationError, match=f"dlib model in {tmp_path} could not be loaded"):
         load_models()
 
 
 def test_an_empty_model_file_is_reported_at_start_up(settings, tmp_path: Path, fresh_models: None):
-    (tmp_path / DLIB_FILES["shape_predictor"]).write_bytes(b"")
+    (tmp_path / DLIB_FILES["face_recognition"]).write_bytes(b"")
     settings.LOCAL_ENGINE_DLIB_MODEL_DIR = str(tmp_path)
-    assert f"68-point landmark model file {tmp_path / DLIB_FILES['shape_predictor']} is empty" in model_file_problems()
+    assert f"face descriptor model file {tmp_path / DLIB_FILES['face_recognition']} is empty" in model_file_problems()
+
+
+def _mediapipe_copy(folder: Path) -> Path:
+    for name in MEDIAPIPE_FILES:
+        (folder / name).write_bytes((SHIPPED_DIR / name).read_bytes())
+    return folder
+
+
+def test_the_shipped_mediapipe_files_are_the_documented_ones():
+    source = (SHIPPED_DIR / "SOURCE.md").read_text()
+    for name, sha256 in MEDIAPIPE_FILES.items():
+        assert f"| {name} |" in source
+        assert sha256 in source
+    assert (SHIPPED_DIR / "LICENSE").read_text().lstrip().startswith("Apache License")
+
+
+@pytest.mark.parametrize("name", sorted(MEDIAPIPE_FILES))
+def test_a_mediapipe_file_whose_sha256_differs_is_refused_by_name(
+    settings, tmp_path: Path, fresh_models: None, name: str
+):
+    folder = _mediapipe_copy(tmp_path)
+    content = bytearray((folder / name).read_bytes())
+    content[len(content) // 2] ^= 0x01  # one bit: the file still loads as a model, but is not the one we ship
+    (folder / name).write_bytes(bytes(content))
+    settings.LOCAL_ENGINE_MEDIAPIPE_DIR = str(folder)
+    assert model_file_problems() == []  # present and non-empty: the hash is checked at load
+    refused = f"MediaPipe model file {re.escape(str(folder / name))} has sha256 [0-9a-f]{{64}}"
+    with pytest.raises(EngineConfigurationError, match=refused):
+        load_models()
+    with pytest.raises(EngineConfigurationError, match="refusing to run an unknown model"):
+        engine_health()
+
+
+def test_a_missing_mediapipe_file_is_named_at_start_up_and_at_load(settings, tmp_path: Path, fresh_models: None):
+    folder = _mediapipe_copy(tmp_path)
+    (folder / "face_landmark.tflite").unlink()
+    settings.LOCAL_ENGINE_MEDIAPIPE_DIR = str(folder)
+    assert model_file_problems() == [f"MediaPipe model file not found at {folder / 'face_landmark.tflite'}"]
+    assert "MediaPipe model file not found" in engine_model_files_check()[0].msg
+    with pytest.raises(EngineConfigurationError, match=r"MediaPipe model file not found at .*face_landmark\.tflite"):
+        load_models()
+
+
+def test_a_copy_of_the_mediapipe_files_elsewhere_is_used(settings, tmp_path: Path, fresh_models: None):
+    settings.LOCAL_ENGINE_MEDIAPIPE_DIR = str(_mediapipe_copy(tmp_path))
+    assert Path(engine_health()["mediapipe_dir"]) == tmp_path
 
 
 def test_a_missing_passive_model_is_a_clear_error(settings, tmp_path: Path, fresh_models: None):

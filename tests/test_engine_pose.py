@@ -1,4 +1,4 @@
-"""Head pose from landmarks: the PnP solver on exact projections, and its sign conventions on real photos."""
+"""Head pose from the face mesh: the PnP solver on exact projections, and its sign conventions on real photos."""
 
 from __future__ import annotations
 
@@ -44,20 +44,28 @@ def rotation(*, yaw: float, pitch: float, roll: float) -> np.ndarray:
 def projected_landmarks(
     rot: np.ndarray, *, translation: tuple[float, float, float] = (0.0, 0.0, 60.0), size: tuple[int, int] = (640, 480)
 ) -> np.ndarray:
-    """68x2 landmarks whose PnP points are the exact pinhole projection of the generic face."""
+    """468x2 mesh landmarks whose PnP points are the exact pinhole projection of the generic face (the other
+    mesh points play no part in the pose)."""
     width, height = size
     focal = float(max(width, height))
     camera = MODEL_POINTS @ rot.T + np.array(translation)
     points = focal * camera[:, :2] / camera[:, 2:3] + np.array([width / 2, height / 2])
-    landmarks = np.zeros((68, 2))
+    landmarks = np.zeros((468, 2))
     landmarks[list(LANDMARK_INDICES)] = points
-    # The remaining points only scale the fit error: put each eye's six points around its corners.
-    for first, corners in ((36, (36, 39)), (42, (42, 45))):
-        centre = (points[LANDMARK_INDICES.index(corners[0])] + points[LANDMARK_INDICES.index(corners[1])]) / 2
-        for i in range(first, first + 6):
-            if i not in LANDMARK_INDICES:
-                landmarks[i] = centre
     return landmarks
+
+
+#: Left-right mirror pairs among the pose points (mesh indices); 17 and 152 lie on the symmetry plane.
+MIRROR_PAIRS = ((70, 300), (107, 336), (33, 263), (133, 362), (75, 305), (61, 291))
+
+
+def mirrored(landmarks: np.ndarray, width: int) -> np.ndarray:
+    """The landmarks of the horizontally mirrored picture: x reflected, each point's role swapped with its twin."""
+    out = landmarks.copy()
+    out[:, 0] = width - landmarks[:, 0]
+    for a, b in MIRROR_PAIRS:
+        out[[a, b]] = out[[b, a]]
+    return out
 
 
 @pytest.mark.parametrize(
@@ -74,8 +82,8 @@ def test_it_recovers_a_known_pose_from_an_exact_projection(yaw: float, pitch: fl
 
 def test_positive_yaw_means_the_nose_points_to_the_images_right():
     landmarks = projected_landmarks(rotation(yaw=20, pitch=0, roll=0))
-    nose_wings_x = landmarks[[31, 35], 0].mean()
-    eye_corners_x = landmarks[[36, 45], 0].mean()
+    nose_wings_x = landmarks[[75, 305], 0].mean()
+    eye_corners_x = landmarks[[33, 263], 0].mean()
     assert nose_wings_x > eye_corners_x  # the nose, nearer the camera, swings further to the right
     assert estimate_head_pose(landmarks, (640, 480)).yaw > 0
 
@@ -97,9 +105,32 @@ def test_rodrigues_round_trips():
     assert euler_from_rotation(rot) == pytest.approx((33, -21, 12), abs=1e-9)
 
 
-def test_it_refuses_landmarks_that_are_not_68_points():
-    with pytest.raises(ValueError, match="68x2"):
-        estimate_head_pose(np.zeros((5, 2)), (100, 100))
+def test_it_refuses_landmarks_that_are_not_the_468_point_mesh():
+    with pytest.raises(ValueError, match="468x2"):
+        estimate_head_pose(np.zeros((68, 2)), (100, 100))
+
+
+@pytest.mark.parametrize(("yaw", "pitch", "roll"), [(25, 5, 10), (-18, -8, -14), (8, 15, 3)])
+def test_mirroring_the_landmarks_flips_the_sign_of_yaw_and_roll_and_keeps_pitch(yaw: float, pitch: float, roll: float):
+    landmarks = projected_landmarks(rotation(yaw=yaw, pitch=pitch, roll=roll))
+    original = estimate_head_pose(landmarks, (640, 480))
+    flipped = estimate_head_pose(mirrored(landmarks, 640), (640, 480))
+    assert flipped.yaw == pytest.approx(-original.yaw, abs=0.2)
+    assert flipped.roll == pytest.approx(-original.roll, abs=0.2)
+    assert flipped.pitch == pytest.approx(original.pitch, abs=0.2)
+
+
+@pytest.mark.parametrize("degrees", [-30, 15, 40])
+def test_rotating_the_landmarks_about_the_image_centre_adds_the_angle_to_roll(degrees: float):
+    landmarks = projected_landmarks(rotation(yaw=10, pitch=-5, roll=0))
+    theta = math.radians(degrees)
+    # Counter-clockwise as displayed (y points down in the image).
+    turn = np.array([[math.cos(theta), math.sin(theta)], [-math.sin(theta), math.cos(theta)]])
+    centre = np.array([320.0, 240.0])
+    turned = (landmarks - centre) @ turn.T + centre
+    base = estimate_head_pose(landmarks, (640, 480))
+    rotated = estimate_head_pose(turned, (640, 480))
+    assert rotated.roll - base.roll == pytest.approx(degrees, abs=1.0)
 
 
 # --- On the shared photos (skip without ../shared) -------------------------------------------------

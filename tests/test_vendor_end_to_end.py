@@ -96,7 +96,9 @@ def eight_frames() -> list[bytes]:
     return [mirrored(turned), turned, up, front, front, up, face_bytes(OBAMA_480), front]
 
 
-def test_an_active_series_of_eight_frames_goes_through_local_and_riset_and_is_decided_live():
+def test_an_active_series_of_eight_frames_goes_through_local_and_riset_and_its_copies_go_to_review():
+    """Riset (as simulated) judges every frame; the local engine also sees that the eight frames are four
+    pictures, one of them mirrored: a repeated_frame finding, which sends the case to a person."""
     frames = [
         services.IncomingImage("frame", content, index=i, face_parameter=parameter)
         for i, (content, parameter) in enumerate(zip(eight_frames(), ACTIVE_PARAMETERS, strict=True))
@@ -119,5 +121,12 @@ def test_an_active_series_of_eight_frames_goes_through_local_and_riset_and_is_de
     assert riset.score == 1.0
     assert riset.outcome == CheckOutcome.PASS
     assert riset.vendor_label == "passed: 8/8 frames (needs 7)"
-    assert checks["local"].outcome == CheckOutcome.PASS
-    assert (case.status, case.auto_verdict) == (CaseStatus.DECIDED, Verdict.LIVE)
+    local = checks["local"]
+    assert local.outcome == CheckOutcome.FINDING
+    assert [f["code"] for f in local.findings] == ["repeated_frame"]
+    kinds = {pair["kind"] for pair in local.details["repeated_frames"]["pairs"]}
+    assert kinds == {"identical", "mirrored"}
+    case.refresh_from_db()
+    assert (case.status, case.auto_verdict, case.reason_codes) == (
+        CaseStatus.NEEDS_REVIEW, Verdict.NEEDS_REVIEW, ["repeated_frame"],
+    )  # fmt: skip

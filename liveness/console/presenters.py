@@ -142,7 +142,9 @@ def _pose(pose: Pose) -> str:
 
 
 def _numbers(reading: Openness, measure: str) -> str:
-    pairs = ((measure or "ratio", reading.ratio), ("score", reading.score))
+    # A short name of the measure ("EAR", "MAR") labels the number; a longer description does not fit there.
+    label = measure if measure and len(measure) <= 8 else "ratio"
+    pairs = ((label, reading.ratio), ("score", reading.score))
     return ", ".join(f"{name} {_fmt(value)}" for name, value in pairs if value is not None)
 
 

@@ -18,7 +18,10 @@ def engine_model_files_check(app_configs: Any = None, **kwargs: Any) -> list[Che
     return [
         Warning(
             f"local engine: {problem}",
-            hint="Install face-recognition-models, or fix LOCAL_ENGINE_DLIB_MODEL_DIR / LOCAL_ENGINE_PASSIVE_MODELS.",
+            hint=(
+                "Restore liveness/engine/weights/mediapipe/ (or fix LOCAL_ENGINE_MEDIAPIPE_DIR), install "
+                "face-recognition-models (or fix LOCAL_ENGINE_DLIB_MODEL_DIR), or fix LOCAL_ENGINE_PASSIVE_MODELS."
+            ),
             id="liveness.W101",
         )
         for problem in model_file_problems()

@@ -1,9 +1,11 @@
 """Model files of the local engine, loaded lazily once per process and shared between threads.
 
-dlib's HOG detector, 68-point shape predictor and 128-d face descriptor come from the
-``face-recognition-models`` package (or LOCAL_ENGINE_DLIB_MODEL_DIR); the passive attack models (ONNX,
-shipped in ``weights/``) are loaded by :mod:`.passive`. A missing or corrupt file raises
-EngineConfigurationError with the path and what to do, at first use and from the health check.
+Faces are found and landmarked by MediaPipe's BlazeFace detectors and 468-point face mesh (TFLite files
+shipped in ``weights/mediapipe/``, sha256-checked, or LOCAL_ENGINE_MEDIAPIPE_DIR; see mediapipe.py). Face
+match uses dlib's 128-d descriptor from the ``face-recognition-models`` package (or
+LOCAL_ENGINE_DLIB_MODEL_DIR), aligned on mesh points. The passive attack models (ONNX, shipped in
+``weights/``) are loaded by :mod:`.passive`. A missing or corrupt file raises EngineConfigurationError with
+the path and what to do, at first use and from the health check.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from django.conf import settings
 if TYPE_CHECKING:
     from .passive import PassiveModels
 
-DLIB_FILES = {
-    "shape_predictor": "shape_predictor_68_face_landmarks.dat",
-    "face_recognition": "dlib_face_recognition_resnet_model_v1.dat",
-}
+#: dlib's files the engine loads: only the descriptor network (the face chip is aligned on mesh points,
+#: match.py). HOG detection and the 68-point model were replaced by MediaPipe.
+DLIB_FILES = {"face_recognition": "dlib_face_recognition_resnet_model_v1.dat"}
+#: What each dlib file is, in messages.
+DLIB_WHAT = {"face_recognition": "face descriptor"}
 
 
 class EngineConfigurationError(RuntimeError):
@@ -31,9 +34,8 @@ class EngineConfigurationError(RuntimeError):
 
 @dataclass(frozen=True)
 class LoadedModels:
-    detector: Any
-    shape_predictor: Any
-    face_recognition: Any
+    faces: Any  # mediapipe.FaceModels: detection and face mesh
+    face_recognition: Any  # dlib's 128-d descriptor network
 
     @property
     def passive(self) -> PassiveModels:
@@ -45,13 +47,8 @@ class LoadedModels:
 
 _lock = threading.Lock()
 _loaded: LoadedModels | None = None
-# dlib's HOG detector keeps its image pyramid inside the detector object and releases the GIL while it
-# scans, so two threads running the one detector at once corrupt the heap and abort the whole process
-# (the threaded sandbox server, a threaded worker pool, the health probe beside a check). A detector per
-# thread is no way out: building one takes ~0.75 s and the development server starts a thread per request.
-# The shape predictor is documented thread-safe and so is an onnxruntime session; the descriptor network
-# has its own lock in match.py.
-_detector_lock = threading.Lock()
+# Thread safety: the MediaPipe interpreters are pooled per call (mediapipe.FaceModels); an onnxruntime
+# session is thread-safe; the descriptor network has its own lock in match.py.
 
 
 def dlib_model_dir() -> Path:
@@ -69,6 +66,14 @@ def dlib_model_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 
+def mediapipe_dir() -> Path:
+    """The folder of the three MediaPipe files: LOCAL_ENGINE_MEDIAPIPE_DIR, or the ones shipped here."""
+    from .mediapipe import SHIPPED_DIR
+
+    configured = getattr(settings, "LOCAL_ENGINE_MEDIAPIPE_DIR", "")
+    return Path(configured) if configured else SHIPPED_DIR
+
+
 def _require_file(path: Path, what: str) -> str:
     if not path.is_file():
         raise EngineConfigurationError(f"{what} model file not found at {path}")
@@ -84,13 +89,13 @@ def load_models() -> LoadedModels:
         if _loaded is None:
             import dlib
 
+            from .mediapipe import FaceModels
+
+            faces = FaceModels(mediapipe_dir())
             model_dir = dlib_model_dir()
             try:
-                shape = dlib.shape_predictor(
-                    _require_file(model_dir / DLIB_FILES["shape_predictor"], "68-point landmark")
-                )
                 recog = dlib.face_recognition_model_v1(
-                    _require_file(model_dir / DLIB_FILES["face_recognition"], "face descriptor")
+                    _require_file(model_dir / DLIB_FILES["face_recognition"], DLIB_WHAT["face_recognition"])
                 )
             except RuntimeError as exc:
                 if isinstance(exc, EngineConfigurationError):
@@ -99,16 +104,8 @@ def load_models() -> LoadedModels:
             from .passive import load_passive_models
 
             load_passive_models()  # loaded with the others (worker warm-up, configuration check)
-            _loaded = LoadedModels(dlib.get_frontal_face_detector(), shape, recog)
+            _loaded = LoadedModels(faces, recog)
     return _loaded
-
-
-def run_detector(image: Any, upsample: int) -> tuple[Any, Any, Any]:
-    """dlib's HOG detector on ``image`` (HxWx3 uint8), one thread at a time: (rects, scores, sub-detector ids)."""
-    detector = load_models().detector
-    with _detector_lock:
-        result: tuple[Any, Any, Any] = detector.run(image, upsample, 0.0)
-    return result
 
 
 def reset_models() -> None:
@@ -123,26 +120,25 @@ def reset_models() -> None:
 
 def model_file_problems() -> list[str]:
     """Cheap start-up check, without loading anything: every configured model file exists and is non-empty,
-    and a passive model file with a recorded sha256 has that digest.
+    and a shipped or recorded file has its sha256.
 
     A corrupt file that exists is found by :func:`health` (which loads and runs the models) or at first use.
     """
-    problems = []
+    from .mediapipe import file_problems
+    from .passive import passive_file_problems
+
+    problems = file_problems(mediapipe_dir())
     try:
         model_dir = dlib_model_dir()
     except EngineConfigurationError as exc:
-        return [str(exc)]
-    for what, name in (
-        ("68-point landmark", DLIB_FILES["shape_predictor"]),
-        ("face descriptor", DLIB_FILES["face_recognition"]),
-    ):
+        return [*problems, str(exc), *passive_file_problems()]
+    for key, name in DLIB_FILES.items():
+        what = DLIB_WHAT[key]
         path = model_dir / name
         if not path.is_file():
             problems.append(f"{what} model file not found at {path}")
         elif path.stat().st_size == 0:
             problems.append(f"{what} model file {path} is empty")
-    from .passive import passive_file_problems
-
     return problems + passive_file_problems()
 
 
@@ -153,12 +149,18 @@ def health() -> dict[str, Any]:
     """
     import numpy as np
 
-    load_models()
-    blank = np.zeros((64, 64, 3), dtype=np.uint8)
-    run_detector(blank, 0)  # the HOG detector is compiled into dlib: this checks the binding only
+    from .mediapipe import FULL_RANGE, SHORT_RANGE
     from .passive import passive_health
 
-    return {"dlib_model_dir": str(dlib_model_dir()), **passive_health()}
+    models = load_models()
+    blank = np.zeros((64, 64, 3), dtype=np.uint8)
+    for spec in (SHORT_RANGE, FULL_RANGE):  # the interpreters run: a blank image holds no face
+        models.faces.detect(blank, spec)
+    return {
+        "mediapipe_dir": str(models.faces.directory),
+        "dlib_model_dir": str(dlib_model_dir()),
+        **passive_health(),
+    }
 
 
 def engine_health() -> dict[str, Any]:

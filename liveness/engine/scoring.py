@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from ..vocabulary import FINDINGS
 from .analysis import ImageAnalysis
@@ -274,7 +274,8 @@ def score_active(images: Sequence[ScoredImage], *, success_threshold: int | None
     repeats = repeated_frame_finding([image.analysis.rgb for image in images]) if len(images) > 1 else None
     if repeats is not None:
         details["repeated_frames"] = repeats
-        pairs = [(images[p["first"]].name, images[p["second"]].name, p["kind"]) for p in repeats["pairs"]]
+        repeated_pairs = cast(list[dict[str, Any]], repeats["pairs"])
+        pairs = [(images[p["first"]].name, images[p["second"]].name, p["kind"]) for p in repeated_pairs]
         findings.append(
             finding(
                 "repeated_frame",

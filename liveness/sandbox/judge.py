@@ -11,7 +11,6 @@ model the sandbox cannot see attacks at all; it then scores on image quality alo
 from __future__ import annotations
 
 import hashlib
-import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -24,8 +23,8 @@ from ..vendors.imaging import image_size
 QUALITY_ONLY_LIVE = 0.80
 QUALITY_ONLY_POOR = 0.30
 #: Below this shorter side, as the detector sees the image (after its downscale to
-#: LOCAL_ENGINE_DETECT_MAX_SIDE), no face can be found: dlib's HOG window is 80 px, 40 px upsampled. The
-#: engine is not asked, so slivers such as 2x5000 px are answered "no face" at once.
+#: LOCAL_ENGINE_DETECT_MAX_SIDE), no face is looked for: the engine is not asked, so slivers such as
+#: 2x5000 px are answered "no face" at once.
 MIN_SIDE_FOR_FACES = 32
 _CACHE_SIZE = 256
 
@@ -48,8 +47,8 @@ class FaceBox:
 
     @property
     def confidence(self) -> float:
-        """dlib's HOG margin (unbounded, ~0..3) squashed to 0..1 for vendors that report a confidence."""
-        return 1.0 / (1.0 + math.exp(-2.0 * self.detection_score))
+        """The detector's score: BlazeFace's own probability, 0..1, for vendors that report a confidence."""
+        return min(1.0, max(0.0, self.detection_score))
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,7 @@ def look(content: bytes, *, identity: bool = False) -> Look:
         quality_reasons=tuple(analysis.quality.reasons) if analysis.quality else (),
         passive_probability=float(probability) if probability is not None else None,
         pose=(pose.yaw, pose.pitch, pose.roll) if pose is not None else None,
-        # dlib's first eye (36-41) is on the image's left: the subject's own right eye.
+        # The engine's "image left" eye is the subject's own right eye.
         ear_subject_left=eyes.ear_image_right if eyes is not None else None,
         ear_subject_right=eyes.ear_image_left if eyes is not None else None,
         mar=mouth.mar if mouth is not None else None,
