@@ -23,6 +23,7 @@ from liveness.engine.evaluation import (
     parameter_report,
     read_labels,
 )
+from liveness.providers.local import LocalEngineProvider
 from liveness.vocabulary import FACE_PARAMETERS
 from tests.engine_support import BIDEN, OBAMA_FRONTAL, OBAMA_TURNED_TO_HIS_LEFT, require_passive_models
 from tests.helpers import LIVE_SAMPLE, PRINT_ATTACK, SCREEN_ATTACK, TWO_PEOPLE, require_testdata
@@ -144,8 +145,10 @@ def test_the_passive_scores_are_grouped_by_label(json_report: dict[str, Any]):
     require_passive_models()
     scores = json_report["attack_scores"]
     assert len(scores["genuine"]) == 5
-    assert scores["spoof-print"][0] < 0.3
-    assert scores["spoof-screen"][0] < 0.3
+    # Both attacks are refused at the local engine's default threshold (the tablet replay is the closest).
+    threshold = LocalEngineProvider.default_threshold
+    assert scores["spoof-print"][0] < threshold
+    assert scores["spoof-screen"][0] < threshold
     assert "id-document" not in scores  # its only image has no face to score
 
 
