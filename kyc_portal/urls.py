@@ -15,3 +15,5 @@ urlpatterns = [
 if settings.SANDBOX_ENABLED:
     # The vendor simulators (development and demos only; production settings keep this off).
     urlpatterns.insert(0, path("sandbox/", include("liveness.sandbox.urls")))
+
+handler500 = "kyc_portal.errors.server_error"

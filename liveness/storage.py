@@ -20,6 +20,11 @@ class EvidenceUnavailable(Exception):
     """The evidence bytes are gone (purged) or cannot be decrypted with the configured keys."""
 
 
+class StorageUnavailable(Exception):
+    """The evidence store cannot be reached or written (disk full, permissions, object storage down): an
+    outage, answered 503 and retried, never a verdict about the evidence."""
+
+
 @lru_cache(maxsize=4)
 def _fernet(keys: tuple[str, ...]) -> MultiFernet:
     if not keys:
@@ -38,7 +43,10 @@ def evidence_storage() -> Storage:
 def put(content: bytes, *, prefix: str) -> str:
     """Encrypt and store; return the storage key."""
     name = f"{prefix}/{secrets.token_hex(16)}.bin"
-    return evidence_storage().save(name, ContentFile(fernet().encrypt(content)))
+    try:
+        return evidence_storage().save(name, ContentFile(fernet().encrypt(content)))
+    except OSError as exc:
+        raise StorageUnavailable(f"the evidence store cannot be written ({type(exc).__name__})") from exc
 
 
 def get(key: str) -> bytes:
@@ -48,6 +56,8 @@ def get(key: str) -> bytes:
             token = handle.read()
     except FileNotFoundError as exc:
         raise EvidenceUnavailable(f"evidence {key} is not in storage") from exc
+    except OSError as exc:
+        raise StorageUnavailable(f"the evidence store cannot be read ({type(exc).__name__})") from exc
     try:
         return fernet().decrypt(token)
     except InvalidToken as exc:

@@ -59,6 +59,9 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# An outage of the database, the broker or the evidence store answers 503 with this Retry-After (seconds).
+OUTAGE_RETRY_AFTER_SECONDS = env.int("OUTAGE_RETRY_AFTER_SECONDS", default=30)
+
 # --- Browser security headers ------------------------------------------------------------------------
 # Content-Security-Policy (django-csp): scripts and styles only from the portal itself (no CDN, no inline
 # script); inline style *attributes* are allowed (score bars and face boxes are positioned by them), style

@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from ..outages import outage_detail, outage_of, retry_after_seconds
 from ..services import errors as service_errors
 
 logger = logging.getLogger(__name__)
@@ -179,6 +180,19 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
     elif isinstance(exc, SuspiciousOperation):
         # Django answers these 400 outside DRF; inside a view they would otherwise become a 500.
         exc = _suspicious_problem(exc)
+    outage = outage_of(exc)
+    if outage is not None:
+        logger.warning(
+            "%s unreachable during %s %s: %s", outage, getattr(request, "method", "?"), instance, type(exc).__name__
+        )
+        set_rollback()
+        response = Response(
+            problem_body(status_code=503, code="service_unavailable", detail=outage_detail(outage), instance=instance),
+            status=503,
+            headers={"Retry-After": str(retry_after_seconds())},
+        )
+        response.content_type = PROBLEM_CONTENT_TYPE
+        return response
     if not isinstance(exc, exceptions.APIException):
         logger.exception("unhandled error in %s %s", getattr(request, "method", "?"), instance)
         set_rollback()

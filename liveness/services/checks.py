@@ -28,9 +28,16 @@ from django.utils import timezone
 
 from .. import policy, storage
 from ..models import Case, CaseKind, CaseStatus, Check, CheckStatus, Evidence, EvidenceRole
-from ..providers import CheckRequest, EvidenceImage, ProviderError, ProviderResult, get_provider
+from ..providers import (
+    CheckRequest,
+    EvidenceImage,
+    ProviderError,
+    ProviderResult,
+    RetryableProviderError,
+    get_provider,
+)
 from ..providers.details import settle_details
-from ..storage import EvidenceUnavailable
+from ..storage import EvidenceUnavailable, StorageUnavailable
 from .audit import audit_record
 from .dispatch import enqueue_check
 from .providers import provider_config
@@ -187,6 +194,9 @@ def check_execute(*, check_id: int) -> ExecuteOutcome:
     except EvidenceUnavailable as exc:
         settled = check_fail(check_id=check.pk, token=token, code="evidence_unavailable", message=str(exc))
         return ExecuteOutcome("settled" if settled else "dropped")
+    except StorageUnavailable as exc:
+        # The store is down, not the evidence gone: try again later, like a vendor's outage.
+        return _check_handle_error(check, token, RetryableProviderError(str(exc), code="storage_unavailable"))
     except SoftTimeLimitExceeded:
         raise  # the task's time limit: the lease expires and the check is claimed again
     except Exception as exc:
