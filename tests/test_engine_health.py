@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from liveness.engine import engine_health
-from liveness.engine.checks import engine_model_files_check
 from liveness.engine.mediapipe import MEDIAPIPE_FILES, SHIPPED_DIR
 from liveness.engine.models import (
     DLIB_FILES,
@@ -20,6 +19,7 @@ from liveness.engine.models import (
     model_file_problems,
     reset_models,
 )
+from liveness.engine.system_checks import engine_model_files_check
 from liveness.providers import CheckRequest, EvidenceImage, PermanentProviderError, get_provider
 from tests.engine_support import jpeg_bytes, require_passive_models
 

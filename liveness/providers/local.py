@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from PIL import UnidentifiedImageError
 
-from ..engine import checks as _engine_checks  # noqa: F401  (registers the model-file system check)
+from ..engine import system_checks as _engine_system_checks  # noqa: F401  (registers the model-file check)
 from ..engine.analysis import analyze_image
 from ..engine.models import EngineConfigurationError, load_models
 from ..engine.scoring import ScoredImage, score_case
