@@ -400,3 +400,13 @@ def test_a_requeued_check_waits_a_stale_period_before_it_is_resent_again(scripte
     no_broker.reset_mock()
     assert services.checks_requeue_stale() == 1
     assert services.checks_requeue_stale() == 0  # the next sweep does not resend it at once
+
+
+def test_reading_a_providers_settings_writes_nothing(scripted):
+    from liveness.models import ProviderSetting
+    from liveness.services.providers import provider_config
+
+    ProviderSetting.objects.all().delete()
+    config = provider_config("scripted")
+    assert (config.threshold, config.review_margin, config.enabled) == (0.5, 0.1, True)
+    assert ProviderSetting.objects.count() == 0

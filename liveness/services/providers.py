@@ -37,7 +37,21 @@ def provider_setting_get(key: str) -> ProviderSetting:
 
 
 def provider_config(key: str) -> ProviderConfig:
-    s = provider_setting_get(key)
+    """The settings in force for a provider: its stored row, or the provider's defaults when it has none yet.
+
+    A read never writes (a GET of a page or the API must not create rows); the row is created when a
+    supervisor first saves the provider's settings (``provider_setting_get``)."""
+    s = ProviderSetting.objects.filter(provider=key).first()
+    if s is None:
+        provider = get_provider(key)
+        return ProviderConfig(
+            key,
+            True,
+            provider.default_threshold,
+            provider.default_review_margin,
+            settings.PROVIDER_HTTP_TIMEOUT,
+            settings.CHECK_DEFAULT_MAX_ATTEMPTS,
+        )
     return ProviderConfig(key, s.enabled, s.threshold, s.review_margin, s.timeout_seconds, s.max_attempts)
 
 
