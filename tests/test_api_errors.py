@@ -166,3 +166,13 @@ def test_extreme_utc_offsets_in_date_filters_are_handled_not_500(name, value):
     assert response.status_code in (200, 400), response.content
     if response.status_code == 400:
         assert name in response.json()["errors"]
+
+
+@pytest.mark.parametrize("value", ["null", "0", "201", "-1", "1.5", "ten", "\u0661"])
+def test_a_bad_page_size_is_a_400_naming_it(client, value):
+    body = problem(client.get("/api/v1/cases/", {"page_size": value}), 400, "validation_error")
+    assert list(body["errors"]) == ["page_size"]
+
+
+def test_a_good_page_size_is_used(client):
+    assert client.get("/api/v1/cases/", {"page_size": "200"}).status_code == 200

@@ -127,7 +127,10 @@ def test_refusing_an_override_needs_a_note_and_returns_the_case_to_review(sup, s
 
     no_note = sup2.post(url, {}, format="json")
     assert no_note.status_code == 400
-    assert no_note.json()["errors"] == {"note": [no_note.json()["detail"]]}
+    assert list(no_note.json()["errors"]) == ["note"]  # the schema says it is required, and so it is
+    blank = sup2.post(url, {"note": "  "}, format="json")
+    assert blank.status_code == 400
+    assert list(blank.json()["errors"]) == ["note"]
 
     refused = sup2.post(url, {"note": "paper mask visible"}, format="json")
     assert refused.status_code == 200

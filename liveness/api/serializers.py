@@ -158,6 +158,12 @@ class ApprovalInputSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
 
+class RefusalInputSerializer(serializers.Serializer):
+    """A refusal says why: the schema requires the note, as the service does."""
+
+    note = serializers.CharField(max_length=4000, help_text="Why the override is refused (shown to the operator).")
+
+
 # --- output ---------------------------------------------------------------------------------------
 
 

@@ -34,6 +34,7 @@ from ..serializers import (
     DecisionInputSerializer,
     DecisionSerializer,
     OperatorCaseSerializer,
+    RefusalInputSerializer,
 )
 
 _CONFLICT = OpenApiResponse(description="The case or decision is not in a state that allows this.")
@@ -228,7 +229,7 @@ class _DecisionReviewApi(APIView):
             decision = selectors.decision_get(decision_id=decision_id)
         except Decision.DoesNotExist:
             raise NotFound("no such decision") from None
-        serializer = ApprovalInputSerializer(data=request.data)
+        serializer = (ApprovalInputSerializer if approve else RefusalInputSerializer)(data=request.data)
         serializer.is_valid(raise_exception=True)
         service = decision_approve if approve else decision_refuse
         decision = service(decision=decision, approver=_operator(request), note=serializer.validated_data["note"])
@@ -254,7 +255,7 @@ class DecisionRefuseApi(_DecisionReviewApi):
         summary="Refuse a pending override (four-eyes)",
         description="Needs a `note`. The case returns to the review queue.",
         tags=["operator"],
-        request=ApprovalInputSerializer,
+        request=RefusalInputSerializer,
         responses={200: DecisionSerializer, 409: _CONFLICT},
     )
     def post(self, request: Request, decision_id: int) -> Response:
