@@ -376,3 +376,13 @@ def test_it_refuses_a_single_valued_multipart_field_sent_twice(client, scripted,
     assert (body["code"], list(body["errors"])) == ("repeated_field", [field])
     assert not Case.objects.exists()
     assert not scripted.requests
+
+
+@pytest.mark.parametrize("encoding", ["json", "multipart"])
+def test_an_oversize_image_is_the_same_422_in_both_encodings(client, scripted, settings, encoding):
+    settings.INTAKE_MAX_BYTES = 2000
+    response = client.post(CASES_URL, *submission("selfie", encoding))
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "too_large"
+    assert "over the limit of 2000 bytes" in body["detail"]
