@@ -350,7 +350,11 @@ class _IndexHolder:
                 self.index = index
             else:
                 since = self.synced_at - SYNC_OVERLAP
-                self._load(live.filter(Q(pk__gt=self.last_id) | Q(created_at__gte=since)).order_by("pk"), self.index)
+                recent = live.filter(Q(pk__gt=self.last_id) | Q(created_at__gte=since))
+                # Only rows the index lacks are fetched and decrypted (the overlap re-reads ids, not vectors).
+                missing = [pk for pk in recent.values_list("pk", flat=True) if pk not in self.index]
+                for start in range(0, len(missing), 1000):
+                    self._load(live.filter(pk__in=missing[start : start + 1000]).order_by("pk"), self.index)
                 gone = FaceTemplate.objects.filter(purged_at__gte=since).values_list("pk", flat=True)
                 self.index.remove(gone)
             self.synced_at = now

@@ -20,6 +20,7 @@ from ...services import DecisionError, audit_record, case_close, decision_record
 from ...storage import EvidenceUnavailable
 from .. import presenters, selectors, services
 from ..access import console_view
+from ..faces import face_context
 from ..forms import DecisionForm, ReasonForm, ReviewForm
 
 #: While a case is in these statuses its checks are still running: the live panel keeps polling.
@@ -110,6 +111,7 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "decision_form": DecisionForm(),
         "close_form": ReasonForm(),
         "review_form": ReviewForm(),
+        "faces": face_context(user, case),
     }
 
 
