@@ -110,6 +110,10 @@ class FaceIndex:
         """Memory held by the matrices, norms and keys (capacity included)."""
         return sum(p.matrix.nbytes + p.norms.nbytes + p.keys.nbytes for p in self._partitions.values())
 
+    def reserve(self, partition: Hashable, rows: int) -> None:
+        """Make room for ``rows`` more rows in ``partition`` at once (a full load knows its size: no regrowth)."""
+        self._partitions.setdefault(partition, _Partition())._reserve(rows)
+
     def add(self, partition: Hashable, keys: Sequence[int], vectors: np.ndarray) -> None:
         """Add rows (a key already present anywhere is skipped, so re-adding is harmless)."""
         vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, DIMENSIONS)

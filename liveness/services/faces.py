@@ -40,7 +40,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from .. import storage
@@ -325,8 +325,20 @@ class _IndexHolder:
         with self.lock:
             self.index, self.last_id, self.synced_at = None, 0, None
 
-    def _load(self, queryset: Any, index: FaceIndex) -> None:
+    def _load(self, queryset: Any, index: FaceIndex, *, full: bool = False) -> None:
+        """Decrypt and add rows, flushing every few thousand so the load never holds a second copy."""
+        if full:  # one GROUP BY: every partition's matrix is allocated once, at its final size
+            sizes = queryset.order_by().values_list("partner_id").annotate(rows=Count("pk"))
+            for partner_id, rows in sizes:
+                index.reserve(partner_id or 0, rows)
         batch: dict[int, tuple[list[int], list[np.ndarray]]] = {}
+
+        def flush() -> None:
+            for partition, (keys, vectors) in batch.items():
+                index.add(partition, keys, np.vstack(vectors))
+            batch.clear()
+
+        pending = 0
         for pk, partner_id, token in queryset.values_list("pk", "partner_id", "ciphertext").iterator(chunk_size=2000):
             try:
                 vector = template_decrypt(token)
@@ -337,8 +349,11 @@ class _IndexHolder:
             keys.append(pk)
             vectors.append(vector)
             self.last_id = max(self.last_id, pk)
-        for partition, (keys, vectors) in batch.items():
-            index.add(partition, keys, np.vstack(vectors))
+            pending += 1
+            if pending >= 5000:
+                flush()
+                pending = 0
+        flush()
 
     def current(self) -> FaceIndex:
         with self.lock:
@@ -346,7 +361,7 @@ class _IndexHolder:
             live = FaceTemplate.objects.filter(purged_at__isnull=True)
             if self.index is None or self.synced_at is None:
                 index = FaceIndex()
-                self._load(live.order_by("pk"), index)
+                self._load(live.order_by("pk"), index, full=True)
                 self.index = index
             else:
                 since = self.synced_at - SYNC_OVERLAP
