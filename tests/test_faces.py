@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from datetime import timedelta
 from unittest import mock
 
@@ -368,3 +369,19 @@ def test_the_partner_api_and_webhooks_never_carry_templates(scripted, fake_faces
     for body in about_case:  # nothing about the other applicant either
         assert "first-applicant-ref" not in body
     assert "repeat_face" in detail.json()["reason_codes"]  # the code itself is the partner's to know
+
+
+def test_face_templates_never_reach_the_logs(scripted, fake_faces, caplog):
+    caplog.set_level(logging.DEBUG)
+    face = vector(1)
+    decided(scripted, fake_faces, face, external_ref="a")
+    decided(scripted, fake_faces, near(face), external_ref="b")
+    failing = new_case()
+    with mock.patch("liveness.services.faces._analyze", side_effect=RuntimeError("model crashed")):
+        face_step(failing)  # logs the traceback
+    assert "face step of case" in caplog.text
+    raw = face.astype(np.float32).tobytes()
+    pieces = [base64.b64encode(raw).decode()[:24], repr(raw[16:32])[2:-1], f"{face[0]:.6f}", f"{face[1]:.6f}"]
+    pieces += [bytes(t.ciphertext).decode()[20:50] for t in FaceTemplate.objects.all()]
+    for piece in pieces:
+        assert piece not in caplog.text

@@ -78,7 +78,8 @@ def evaluate_repeats(samples: Sequence[Sample], *, distance: float) -> RepeatRep
     with_face = [s for s in samples if s.descriptor is not None]
     index = FaceIndex()
     if with_face:
-        index.add(0, list(range(len(with_face))), np.vstack([s.descriptor for s in with_face]))
+        vectors = [s.descriptor for s in with_face if s.descriptor is not None]
+        index.add(0, list(range(len(with_face))), np.vstack(vectors))
     genuine = [s for s in samples if s.label == "genuine"]
     report = RepeatReport(distance=distance, gallery=len(with_face), queries=0)
     report.no_face = [s.file for s in genuine if s.descriptor is None]

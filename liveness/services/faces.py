@@ -365,9 +365,11 @@ class _IndexHolder:
                 self.index = index
             else:
                 since = self.synced_at - SYNC_OVERLAP
-                recent = live.filter(Q(pk__gt=self.last_id) | Q(created_at__gte=since))
-                # Only rows the index lacks are fetched and decrypted (the overlap re-reads ids, not vectors).
-                missing = [pk for pk in recent.values_list("pk", flat=True) if pk not in self.index]
+                # Two indexed range scans (an OR of them would scan the table); only rows the index lacks are
+                # fetched and decrypted (the overlap re-reads ids, not vectors).
+                recent = set(live.filter(pk__gt=self.last_id).values_list("pk", flat=True))
+                recent.update(live.filter(created_at__gte=since).values_list("pk", flat=True))
+                missing = sorted(pk for pk in recent if pk not in self.index)
                 for start in range(0, len(missing), 1000):
                     self._load(live.filter(pk__in=missing[start : start + 1000]).order_by("pk"), self.index)
                 gone = FaceTemplate.objects.filter(purged_at__gte=since).values_list("pk", flat=True)
@@ -415,7 +417,9 @@ def repeat_search(*, case: Case, built: Sequence[BuiltTemplate]) -> list[dict[st
     # Re-read every hit: only live templates of other cases, in scope, at their exact distance.
     rows = FaceTemplate.objects.filter(pk__in=candidates, purged_at__isnull=True).exclude(case=case)
     if not settings.FACE_SEARCH_ACROSS_PARTNERS:
-        rows = rows.filter(partner_id=case.partner_id)
+        # Console uploads (no partner) are one scope of their own.
+        scope = Q(partner__isnull=True) if case.partner_id is None else Q(partner_id=case.partner_id)
+        rows = rows.filter(scope)
     best: dict[int, tuple[float, BuiltTemplate, FaceTemplate]] = {}
     for row in rows.select_related("case", "case__partner"):
         query = candidates[row.pk][0]

@@ -27,6 +27,10 @@ CROP_MARGIN = 0.35
 CROP_SIDE = 240
 
 
+def _reason_errors(form: ReasonForm) -> str:
+    return " ".join(str(error) for error in form.errors.get("reason", []))
+
+
 def _crop(content: bytes, box: list[int]) -> bytes:
     with Image.open(io.BytesIO(content)) as opened:
         image = ImageOps.exif_transpose(opened).convert("RGB")
@@ -94,7 +98,7 @@ def blocklist_add_view(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
             messages.success(request, "The case's face is on the blocklist.")
             return redirect(reverse("case_detail", kwargs={"public_id": public_id}) + "#faces")
     else:
-        messages.error(request, "Not added to the blocklist: " + " ".join(form.errors.get("reason", [])))
+        messages.error(request, "Not added to the blocklist: " + _reason_errors(form))
     return _render_case(request, public_id, status=400)
 
 
@@ -113,7 +117,7 @@ def blocklist_remove_view(request: HttpRequest, entry_id: int) -> HttpResponse:
             messages.success(request, "Removed from the blocklist.")
             return redirect(target)
     else:
-        messages.error(request, "Not removed: " + " ".join(form.errors.get("reason", [])))
+        messages.error(request, "Not removed: " + _reason_errors(form))
     return _blocklist_page(request, status=400)
 
 
