@@ -385,3 +385,22 @@ def test_face_templates_never_reach_the_logs(scripted, fake_faces, caplog):
     pieces += [bytes(t.ciphertext).decode()[20:50] for t in FaceTemplate.objects.all()]
     for piece in pieces:
         assert piece not in caplog.text
+
+
+def test_the_task_runs_the_step_and_a_time_limit_fails_it_at_once(scripted, fake_faces):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from liveness.tasks import build_face_templates
+
+    case = new_case()
+    settle_checks(scripted, case)
+    fake_faces.append(vector(1))
+    assert build_face_templates(case.pk, 1) == "done"
+    slow = new_case()
+    settle_checks(scripted, slow)
+    with mock.patch("liveness.services.faces._analyze", side_effect=SoftTimeLimitExceeded()):
+        assert build_face_templates(slow.pk, 1) == "time_limit"
+    slow.refresh_from_db()
+    assert (slow.status, slow.face_search_state, slow.face_search_error) == (
+        CaseStatus.DECIDED, FaceSearchState.FAILED, "time limit exceeded",
+    )  # fmt: skip
