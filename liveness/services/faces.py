@@ -367,12 +367,15 @@ class _IndexHolder:
                 since = self.synced_at - SYNC_OVERLAP
                 # Two indexed range scans (an OR of them would scan the table); only rows the index lacks are
                 # fetched and decrypted (the overlap re-reads ids, not vectors).
-                recent = set(live.filter(pk__gt=self.last_id).values_list("pk", flat=True))
-                recent.update(live.filter(created_at__gte=since).values_list("pk", flat=True))
-                missing = sorted(pk for pk in recent if pk not in self.index)
+                # (Not filtered on purged_at in SQL: SQLite would then walk the purged_at index instead.)
+                # order_by(): no ORDER BY id, which would make SQLite walk the primary key instead of the index.
+                rows = FaceTemplate.objects.order_by().values_list("pk", "purged_at")
+                recent = dict(rows.filter(pk__gt=self.last_id))
+                recent.update(rows.filter(created_at__gte=since))
+                missing = sorted(pk for pk, purged in recent.items() if purged is None and pk not in self.index)
                 for start in range(0, len(missing), 1000):
                     self._load(live.filter(pk__in=missing[start : start + 1000]).order_by("pk"), self.index)
-                gone = FaceTemplate.objects.filter(purged_at__gte=since).values_list("pk", flat=True)
+                gone = FaceTemplate.objects.filter(purged_at__gte=since).order_by().values_list("pk", flat=True)
                 self.index.remove(gone)
             self.synced_at = now
             return self.index
