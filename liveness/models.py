@@ -69,6 +69,19 @@ CASE_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+class FaceSearchState(models.TextChoices):
+    """The face-template and repeat-search step of a case's round."""
+
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed (decided without it)"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+
+FACE_SEARCH_WAITING = frozenset({FaceSearchState.PENDING, FaceSearchState.RUNNING})
+
+
 class Verdict(models.TextChoices):
     LIVE = "live", "Live"
     SPOOF = "spoof", "Spoof"
@@ -167,6 +180,18 @@ class Case(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     round = models.PositiveSmallIntegerField(default=1, help_text="Bumped by each resubmission.")
+    #: Case-level findings of the current round (the face search: repeat_face, blocklisted_face), in the
+    #: shape of Check.findings plus the search's own detail. Console only: never in the partner API.
+    findings = models.JSONField(default=list, blank=True)
+    #: The face-template step of the current round (liveness/services/faces.py); the automatic verdict
+    #: waits while it is pending or running.
+    face_search_state = models.CharField(
+        max_length=20, choices=FaceSearchState.choices, default=FaceSearchState.NOT_APPLICABLE
+    )
+    face_search_attempts = models.PositiveSmallIntegerField(default=0)
+    face_search_lease_expires_at = models.DateTimeField(null=True, blank=True)
+    face_search_queued_at = models.DateTimeField(null=True, blank=True)
+    face_search_error = models.CharField(max_length=200, blank=True)
     resubmission_count = models.PositiveSmallIntegerField(default=0)
     # Review-queue claim (operator console): who works on the case, until when. Taken with a
     # conditional UPDATE; an expired claim is free for anyone.
@@ -695,3 +720,72 @@ class VerificationFrame(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} {self.prompt_index}.{self.burst_index} of session {self.session_id}"
+
+
+# --- face templates and the blocklist (issue 12) ---
+
+
+class FaceTemplate(models.Model):
+    """A case's face as a 128-d descriptor (float32), for the repeat search and the blocklist.
+
+    Biometric data: the vector is stored only as a Fernet token under the evidence keys (``ciphertext``,
+    emptied when purged), read by the worker's search index and never by the partner API.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="face_templates")
+    round = models.PositiveSmallIntegerField(default=1)
+    #: Denormalised from the case: the search is scoped by partner.
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=20, choices=EvidenceRole.choices)
+    evidence = models.ForeignKey(Evidence, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    #: The face box in the evidence image (left, top, right, bottom), for the console's face crop.
+    box = models.JSONField(default=list, blank=True)
+    ciphertext = models.BinaryField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    purged_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["case", "round", "role"], name="facetemplate_unique_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} face template of case {self.case_id} (round {self.round})"
+
+    @property
+    def is_purged(self) -> bool:
+        return self.purged_at is not None
+
+
+class BlocklistEntry(models.Model):
+    """A case's face on the blocklist: new cases whose face matches it get the blocklisted_face finding.
+
+    Removal keeps the row (who, when, why): the list's history is part of the audit trail.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="blocklist_entries")
+    reason = models.TextField()
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-added_at", "-id"]
+        verbose_name_plural = "blocklist entries"
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(removed_at__isnull=True), name="blocklistentry_one_active_per_case"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"blocklist entry {self.pk} (case {self.case_id})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.removed_at is None

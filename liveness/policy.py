@@ -17,6 +17,9 @@ Per case (every check of the round is required; skipped ones do not count):
   needs_review  anything else: borderline, providers disagree (one clear pass and one clear fail),
                 a provider error, no face / not assessed, or no check at all.
 
+Case-level findings (the face search, liveness/services/faces.py: repeat_face, blocklisted_face) come on
+top: one configured as spoof refuses the case, any other sends it to review, whatever the checks say.
+
 Every verdict comes with machine-readable reason codes (the finding codes, or below_threshold,
 above_threshold, borderline, not_assessed, provider_error, providers_disagree, no_check).
 """
@@ -90,8 +93,14 @@ def finding_verdict(code: str, verdicts: Mapping[str, str]) -> str:
     return Verdict.SPOOF if verdicts.get(code) == Verdict.SPOOF else Verdict.NEEDS_REVIEW
 
 
-def decide(checks: Iterable[CheckView], finding_verdicts: Mapping[str, str] | None = None) -> CaseDecision:
+def decide(
+    checks: Iterable[CheckView],
+    finding_verdicts: Mapping[str, str] | None = None,
+    case_findings: Sequence[str] = (),
+) -> CaseDecision:
     verdicts = DEFAULT_FINDING_VERDICTS if finding_verdicts is None else finding_verdicts
+    if case_findings:
+        return _decide_with_case_findings(list(checks), verdicts, _codes(case_findings))
     counted = list(checks)
     if not counted:
         return CaseDecision(Verdict.NEEDS_REVIEW, ("no check produced a result",), ("no_check",))
@@ -138,3 +147,20 @@ def decide(checks: Iterable[CheckView], finding_verdicts: Mapping[str, str] | No
             reasons.append(f"{c.provider}: provider error ({c.reason or 'unknown'})")
             codes.append("provider_error")
     return CaseDecision(Verdict.NEEDS_REVIEW, tuple(reasons), _codes(codes))
+
+
+def _decide_with_case_findings(
+    checks: list[CheckView], verdicts: Mapping[str, str], codes: tuple[str, ...]
+) -> CaseDecision:
+    """Case-level findings (the face search: repeat_face, blocklisted_face) on top of the checks' verdict.
+
+    One whose verdict is spoof refuses the case whatever the checks say; otherwise they send it to review.
+    The checks' own reasons follow unless the checks alone would have passed it.
+    """
+    rest = decide(checks, verdicts)
+    reasons = tuple(f"face search: {code}" for code in codes)
+    extra = () if rest.verdict == Verdict.LIVE else rest.reasons
+    extra_codes = () if rest.verdict == Verdict.LIVE else rest.codes
+    if any(finding_verdict(code, verdicts) == Verdict.SPOOF for code in codes):
+        return CaseDecision(Verdict.SPOOF, reasons + extra, _codes(codes, extra_codes))
+    return CaseDecision(Verdict.NEEDS_REVIEW, reasons + extra, _codes(codes, extra_codes))

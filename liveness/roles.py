@@ -27,6 +27,7 @@ _OPERATOR_PERMS = (
     "liveness.view_check",
     "liveness.view_decision",
     "liveness.view_partner",
+    "liveness.view_blocklistentry",
 )
 _SUPERVISOR_PERMS = (
     *_OPERATOR_PERMS,
@@ -39,6 +40,9 @@ _SUPERVISOR_PERMS = (
     "liveness.view_webhookdelivery",
     # Redelivery only: the deliveries' fields are read-only everywhere, so "change" grants nothing else.
     "liveness.change_webhookdelivery",
+    # The face blocklist: add a case's face, remove an entry (both with a reason, audited).
+    "liveness.add_blocklistentry",
+    "liveness.change_blocklistentry",
 )
 _ADMIN_PERMS = (
     *_SUPERVISOR_PERMS,

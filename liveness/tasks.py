@@ -35,14 +35,34 @@ def run_check(self, check_id: int) -> str:
 
 @shared_task(acks_late=True)
 def requeue_stale_checks() -> int:
-    return services.checks_requeue_stale()
+    from .services.faces import face_search_requeue_stale
+
+    return services.checks_requeue_stale() + face_search_requeue_stale()
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+)
+def build_face_templates(case_id: int, round_: int) -> str:
+    """The face step of one round of a case: templates, repeat search, findings (services.faces)."""
+    from .services.faces import face_search_execute
+
+    try:
+        return face_search_execute(case_id=case_id, round_=round_)
+    except SoftTimeLimitExceeded:
+        logger.warning("face step of case %s hit the soft time limit; the case is decided without it", case_id)
+        return "time_limit"
 
 
 @shared_task(acks_late=True)
 def purge_expired_evidence() -> int:
+    from .services.faces import face_templates_purge_expired
     from .services.retention import evidence_purge_expired
 
-    return evidence_purge_expired()
+    return evidence_purge_expired() + face_templates_purge_expired()
 
 
 # --- partner API: webhooks and idempotency keys ---

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from .console import views
+from .console.views import faces
 from .console.views.sessions import session_link_create
 
 urlpatterns = [
@@ -19,6 +20,10 @@ urlpatterns = [
     path("cases/<uuid:public_id>/", views.case_detail, name="case_detail"),
     path("cases/<uuid:public_id>/live/", views.case_live, name="case_live"),
     path("cases/<uuid:public_id>/images/<int:evidence_id>/", views.evidence_image, name="evidence_image"),
+    path("cases/<uuid:public_id>/faces/<int:template_id>/", faces.face_crop, name="face_crop"),
+    path("cases/<uuid:public_id>/blocklist/", faces.blocklist_add_view, name="blocklist_add"),
+    path("blocklist/", faces.blocklist_list, name="blocklist"),
+    path("blocklist/<int:entry_id>/remove/", faces.blocklist_remove_view, name="blocklist_remove"),
     path("cases/<uuid:public_id>/decide/", views.case_decide, name="case_decide"),
     path("cases/<uuid:public_id>/claim/", views.case_claim, name="case_claim"),
     path("cases/<uuid:public_id>/release/", views.case_release, name="case_release"),

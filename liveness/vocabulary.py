@@ -25,6 +25,9 @@ FINDINGS: dict[str, str] = {
     "identity_mismatch": "not the same person in every frame of the series",
     "face_mismatch": "the selfie and the document portrait show different people",
     "repeated_frame": "frames of the series are copies of one another (the same picture, mirrored or resized)",
+    # Case-level findings of the face search (liveness/services/faces.py), not of a provider's check:
+    "repeat_face": "the face matches the face of an earlier case under another external_ref",
+    "blocklisted_face": "the face matches a face on the blocklist",
 }
 #: Default verdict per finding. A mismatch is not a spoof: a person is asked to look (review). A failed
 #: challenge is what a printed photo or a replayed video produces when asked to turn, blink or speak.
@@ -33,4 +36,8 @@ DEFAULT_FINDING_VERDICTS: dict[str, str] = {
     "identity_mismatch": "needs_review",
     "face_mismatch": "needs_review",
     "repeated_frame": "needs_review",
+    # A repeat is a question for a person (a second account, or the same person reapplying): review.
+    "repeat_face": "needs_review",
+    # FINDING_VERDICTS=blocklisted_face=spoof refuses a blocklisted face automatically instead.
+    "blocklisted_face": "needs_review",
 }

@@ -109,7 +109,10 @@ def _every_console_url() -> list[tuple[str, str]]:
     """(url name, url) of every console route, read from the URLconf so a new route is covered too."""
     from liveness import urls
 
-    fillers = {"public_id": CASE, "evidence_id": 1, "decision_id": 1, "delivery_id": 1, "key": "local"}
+    fillers = {
+        "public_id": CASE, "evidence_id": 1, "decision_id": 1, "delivery_id": 1, "key": "local",
+        "template_id": 1, "entry_id": 1,
+    }  # fmt: skip
     found = []
     for pattern in urls.urlpatterns:
         if pattern.name in ("login", "logout"):

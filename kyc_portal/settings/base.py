@@ -412,6 +412,18 @@ FINDING_VERDICTS: dict[str, str] = {
     **env.dict("FINDING_VERDICTS", default={}),
 }
 
+# --- Face templates, repeat search and the blocklist (liveness/services/faces.py) ------------------------
+# Each case's faces become templates (encrypted descriptors); the automatic verdict waits for the search.
+FACE_SEARCH_ENABLED = env.bool("FACE_SEARCH_ENABLED", default=True)
+# Off: a partner's cases are searched against that partner's templates only. On: against every partner's
+# (for a portal that serves one organisation).
+FACE_SEARCH_ACROSS_PARTNERS = env.bool("FACE_SEARCH_ACROSS_PARTNERS", default=False)
+# A template step not finished this long after it was claimed is given up (the case is decided without it).
+FACE_SEARCH_LEASE_SECONDS = env.int("FACE_SEARCH_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 30)
+FACE_SEARCH_MAX_ATTEMPTS = env.int("FACE_SEARCH_MAX_ATTEMPTS", default=2)
+# Earlier cases listed per finding (the nearest first).
+FACE_SEARCH_MAX_MATCHES = env.int("FACE_SEARCH_MAX_MATCHES", default=10)
+
 # --- Operator console -------------------------------------------------------------------------------
 # A case waiting for review longer than this is shown (and counted) as over its SLA.
 REVIEW_SLA_MINUTES = env.int("REVIEW_SLA_MINUTES", default=60)

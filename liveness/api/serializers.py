@@ -241,8 +241,10 @@ class CaseDetailSerializer(CaseSummarySerializer):
         child=serializers.CharField(),
         read_only=True,
         help_text="Machine-readable codes behind the automatic verdict: findings (challenge_failed, "
-        "identity_mismatch, face_mismatch, repeated_frame) or policy codes (above_threshold, below_threshold, "
-        "borderline, not_assessed, provider_error, providers_disagree, no_check).",
+        "identity_mismatch, face_mismatch, repeated_frame), the face search's (repeat_face: the face matches "
+        "an earlier case under another reference; blocklisted_face; face_search_failed: decided without it) "
+        "or policy codes (above_threshold, below_threshold, borderline, not_assessed, provider_error, "
+        "providers_disagree, no_check).",
     )
     face_parameters = serializers.ListField(child=serializers.CharField(), read_only=True)
     providers = serializers.ListField(child=serializers.CharField(), read_only=True)

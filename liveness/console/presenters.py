@@ -21,6 +21,7 @@ from ..models import Case, CaseStatus, Check, CheckStatus, Evidence, ProviderSet
 from ..providers import UnknownProvider, get_provider
 from ..providers.details import Box, CheckDetail, Finding, ImageDetail, Openness, Passive, Pose, Quality, Size
 from ..providers.details import load as load_details
+from ..services.providers import ProviderConfig
 
 PROVIDER_COLOURS = 6  # distinct box colours in the stylesheet (.prov-0 … .prov-5)
 
@@ -361,7 +362,7 @@ class CheckRow:
     detail_problems: list[str] = field(default_factory=list)
 
 
-def check_rows(checks: Sequence[Check], *, current: Mapping[str, ProviderSetting]) -> list[CheckRow]:
+def check_rows(checks: Sequence[Check], *, current: Mapping[str, ProviderConfig | ProviderSetting]) -> list[CheckRow]:
     rows = []
     for check in checks:
         detail = load_details(check.details)

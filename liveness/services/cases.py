@@ -22,6 +22,7 @@ from ..vocabulary import FACE_PARAMETERS
 from .audit import audit_record
 from .dispatch import enqueue_check
 from .errors import Conflict, Invalid, Unprocessable
+from .faces import face_search_schedule
 from .fallback import PlannedCheck, checks_plan
 from .providers import ProviderSelectionError, provider_config, workflow_providers
 
@@ -265,6 +266,7 @@ def _case_create_rows(
         )
         evidence_create_for_round(case=case, validated=validated, stored_keys=stored_keys)
         checks_create_for_round(case=case, providers=chosen, plan=plan)
+        face_search_schedule(case=case)
         audit_record(
             action="case.created",
             case=case,

@@ -13,6 +13,7 @@ Protocol (after healthchecks' "claim with a conditional UPDATE"):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import threading
@@ -362,10 +363,13 @@ def case_evaluate(*, case_id: int) -> str | None:
     Runs inside the settling transaction; the case row is locked so two checks settling at once
     decide it exactly once. Returns the new auto verdict, or None if the case is not ready.
     """
+    from . import faces
     from .decisions import case_apply_auto_verdict
 
     case = Case.objects.select_for_update().get(pk=case_id)
     if case.status not in (CaseStatus.PROCESSING, CaseStatus.RECEIVED):
+        return None
+    if faces.is_waiting(case):  # the face step evaluates the case when it finishes
         return None
     checks = list(Check.objects.filter(case=case, round=case.round))
     if not checks or any(not c.is_settled for c in checks):
@@ -380,7 +384,14 @@ def case_evaluate(*, case_id: int) -> str | None:
         for c in checks
         if c.status != CheckStatus.SKIPPED
     ]
-    decision = policy.decide(views, settings.FINDING_VERDICTS)
+    face_inputs = faces.policy_inputs(case)
+    decision = policy.decide(views, settings.FINDING_VERDICTS, face_inputs.codes)
+    if face_inputs.notes:
+        decision = dataclasses.replace(
+            decision,
+            reasons=decision.reasons + face_inputs.notes,
+            codes=tuple(dict.fromkeys(decision.codes + face_inputs.note_codes)),
+        )
     case_apply_auto_verdict(case=case, decision=decision)
     return decision.verdict
 

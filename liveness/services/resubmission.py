@@ -26,6 +26,7 @@ from .cases import (
     images_store,
     images_validate,
 )
+from .faces import face_search_schedule
 from .fallback import checks_plan
 from .providers import provider_is_available, workflow_providers
 
@@ -88,6 +89,7 @@ def case_resubmit(
             locked.save()
             evidence_create_for_round(case=locked, validated=validated, stored_keys=stored_keys)
             checks_create_for_round(case=locked, providers=chosen, plan=plan)
+            face_search_schedule(case=locked)
             audit_record(
                 action="case.resubmitted",
                 case=locked,

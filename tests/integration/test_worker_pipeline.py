@@ -99,6 +99,13 @@ def test_a_real_worker_decides_the_case_once(stack: Stack, tmp_path: Path) -> No
         (public_hex if stack.db_kind == "sqlite" else _uuid(public_hex),),
     )
     assert settled[0][0] == 1
+    # The face step ran in the worker too (templates + repeat search) before the verdict.
+    face = stack.query(
+        "SELECT face_search_state, (SELECT COUNT(*) FROM liveness_facetemplate WHERE case_id = liveness_case.id) "
+        "FROM liveness_case WHERE public_id = ?",
+        (public_hex if stack.db_kind == "sqlite" else _uuid(public_hex),),
+    )[0]
+    assert face == ("done", 1 if expected == "live" else 0)
     # The duplicate message was consumed and found nothing to do.
     stack.wait_for("SELECT 1", (), lambda _: "'not_claimed'" in stack.worker_log(), timeout=30)
 

@@ -17,9 +17,11 @@ from django.utils.cache import patch_cache_control
 from ... import storage
 from ...models import ApprovalStatus, AuditEvent, Case, CaseStatus, Evidence, ProviderSetting
 from ...services import ServiceError, audit_record, case_close, claims, decision_record
+from ...services.providers import provider_config
 from ...storage import EvidenceUnavailable
 from .. import presenters, selectors
 from ..access import console_view, service_error_shown
+from ..faces import face_context
 from ..forms import DecisionForm, ReasonForm, ReviewForm
 
 #: While a case is in these statuses its checks are still running: the live panel keeps polling.
@@ -40,8 +42,8 @@ def _is_live(case: Case) -> bool:
 
 def _live_context(case: Case) -> dict[str, Any]:
     current = [c for c in case.checks.all() if c.round == case.round]
-    in_force = ProviderSetting.objects.filter(provider__in={c.provider for c in current})
-    settings_by_provider = {s.provider: s for s in in_force}
+    # The settings in force (defaults where a provider has no saved row yet): what an unclaimed check gets.
+    settings_by_provider = {provider: provider_config(provider) for provider in {c.provider for c in current}}
     settled = sum(1 for c in current if c.is_settled)
     return {
         "case": case,
@@ -110,6 +112,7 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "decision_form": DecisionForm(initial={"expected_version": case.version}),
         "close_form": ReasonForm(),
         "review_form": ReviewForm(),
+        "faces": face_context(user, case),
     }
 
 

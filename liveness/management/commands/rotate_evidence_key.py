@@ -6,13 +6,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from liveness.services.faces import face_templates_rotate_keys
 from liveness.services.retention import evidence_rotate_keys
 
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt every stored image with the first key of EVIDENCE_ENCRYPTION_KEYS. Put the new key first, "
-        "keep the old ones after it until this has run, then remove them."
+        "Re-encrypt every stored image and face template with the first key of EVIDENCE_ENCRYPTION_KEYS. "
+        "Put the new key first, keep the old ones after it until this has run, then remove them."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -21,3 +22,5 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         rotated, current = evidence_rotate_keys(batch=options["batch"])
         self.stdout.write(f"re-encrypted {rotated} images; {current} were already on the newest key")
+        rotated, current = face_templates_rotate_keys(batch=options["batch"])
+        self.stdout.write(f"re-encrypted {rotated} face templates; {current} were already on the newest key")
