@@ -56,6 +56,16 @@ class ValidatedImage:
     def size_bytes(self) -> int:
         return len(self.content)
 
+    def stored_fields(self) -> dict[str, object]:
+        """The columns every stored image row keeps about its bytes (Evidence, VerificationFrame)."""
+        return {
+            "content_type": self.content_type,
+            "width": self.width,
+            "height": self.height,
+            "size_bytes": self.size_bytes,
+            "sha256": self.sha256,
+        }
+
 
 @dataclass(frozen=True)
 class ImageHeader:

@@ -340,11 +340,7 @@ def evidence_create_for_round(
                 round=case.round,
                 face_parameter=incoming.face_parameter
                 or (case.face_parameters[incoming.index] if case.kind == CaseKind.ACTIVE else ""),
-                content_type=valid.content_type,
-                width=valid.width,
-                height=valid.height,
-                size_bytes=valid.size_bytes,
-                sha256=valid.sha256,
+                **valid.stored_fields(),
                 storage_key=key,
                 purge_after=purge_after,
             )

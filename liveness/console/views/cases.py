@@ -151,10 +151,9 @@ def case_live(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     return response
 
 
-@console_view("liveness.view_case", "liveness.view_evidence")
-def evidence_image(request: HttpRequest, public_id: uuid.UUID, evidence_id: int) -> HttpResponse:
-    """One image of a case, decrypted for a user allowed to see it; every look is audited."""
-    evidence = get_object_or_404(Evidence.objects.select_related("case"), pk=evidence_id, case__public_id=public_id)
+def evidence_viewed(request: HttpRequest, evidence: Evidence, **audit: Any) -> bytes | HttpResponse:
+    """The decrypted bytes of one image for the user who asked, the look written to the audit trail; or the
+    410 page when the image is gone (purged, or no longer decryptable)."""
     if evidence.is_purged:
         return HttpResponse("This image was deleted at the end of its retention period.", status=410)
     try:
@@ -165,8 +164,24 @@ def evidence_image(request: HttpRequest, public_id: uuid.UUID, evidence_id: int)
         action="evidence.viewed",
         case=evidence.case,
         actor=request.user,
-        data={"evidence": evidence.pk, "role": evidence.role, "index": evidence.index, "round": evidence.round},
+        data={
+            "evidence": evidence.pk,
+            "role": evidence.role,
+            "index": evidence.index,
+            "round": evidence.round,
+            **audit,
+        },
     )
+    return content
+
+
+@console_view("liveness.view_case", "liveness.view_evidence")
+def evidence_image(request: HttpRequest, public_id: uuid.UUID, evidence_id: int) -> HttpResponse:
+    """One image of a case, decrypted for a user allowed to see it; every look is audited."""
+    evidence = get_object_or_404(Evidence.objects.select_related("case"), pk=evidence_id, case__public_id=public_id)
+    content = evidence_viewed(request, evidence)
+    if isinstance(content, HttpResponse):
+        return content
     response = HttpResponse(content, content_type=evidence.content_type)
     response["Cache-Control"] = "no-store, private"
     response["X-Content-Type-Options"] = "nosniff"

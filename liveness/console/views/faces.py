@@ -13,14 +13,11 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from PIL import Image, ImageOps
 
-from ... import storage
 from ...models import BlocklistEntry, Case, FaceTemplate
-from ...services import audit_record
 from ...services.faces import FaceListError, blocklist_add, blocklist_remove
-from ...storage import EvidenceUnavailable
 from ..access import console_view, safe_next
 from ..forms import ReasonForm
-from .cases import _render_case
+from .cases import _render_case, evidence_viewed
 
 #: The crop around the face box, as a share of the box's size on each side.
 CROP_MARGIN = 0.35
@@ -58,25 +55,11 @@ def face_crop(request: HttpRequest, public_id: uuid.UUID, template_id: int) -> H
         FaceTemplate.objects.select_related("case", "evidence"), pk=template_id, case__public_id=public_id
     )
     evidence = template.evidence
-    if evidence is None or evidence.is_purged:
+    if evidence is None:
         return HttpResponse("This image was deleted at the end of its retention period.", status=410)
-    try:
-        content = storage.get(evidence.storage_key)
-    except EvidenceUnavailable:
-        return HttpResponse("This image is no longer available.", status=410)
-    audit_record(
-        action="evidence.viewed",
-        case=template.case,
-        actor=request.user,
-        data={
-            "evidence": evidence.pk,
-            "role": evidence.role,
-            "index": evidence.index,
-            "round": evidence.round,
-            "crop": "face",
-            "template": template.pk,
-        },
-    )
+    content = evidence_viewed(request, evidence, crop="face", template=template.pk)
+    if isinstance(content, HttpResponse):
+        return content
     response = HttpResponse(_crop(content, list(template.box or [])), content_type="image/jpeg")
     response["Cache-Control"] = "no-store, private"
     response["X-Content-Type-Options"] = "nosniff"
