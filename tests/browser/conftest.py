@@ -94,3 +94,17 @@ def log_out(page) -> Callable[[], None]:
         page.wait_for_url("**/login/")
 
     return _log_out
+
+
+def wait_until(page: Any, expression: str, *, timeout_s: float = 15.0, what: str = "") -> None:
+    """Poll a JavaScript condition from the test (``page.evaluate`` runs outside the page's CSP).
+
+    Not ``page.wait_for_function``: Playwright's in-page polling evaluates a string, which the portal's
+    Content-Security-Policy (no 'unsafe-eval') rightly refuses, so it fails whenever the first try is false.
+    """
+    steps = max(1, int(timeout_s * 10))
+    for _ in range(steps):
+        if page.evaluate(f"() => Boolean({expression})"):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"timed out waiting for {what or expression}")

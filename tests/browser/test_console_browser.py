@@ -8,7 +8,7 @@ import pytest
 
 from liveness.models import ApprovalStatus, Case, CaseStatus, Verdict
 from liveness.services import IncomingImage, case_create, check_execute
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, wait_until
 from tests.console_support import PASSWORD, pipeline_case, scripted_result
 from tests.helpers import image_bytes
 
@@ -46,7 +46,7 @@ def test_an_operator_overrides_a_spoof_and_another_supervisor_approves_it(
 
     # Images come through the authenticated view with the face box drawn; the score bar shows the threshold.
     page.wait_for_selector("figure.evidence img")
-    page.wait_for_function("document.querySelector('figure.evidence img').naturalWidth > 0")
+    wait_until(page, "document.querySelector('figure.evidence img')?.naturalWidth > 0")
     assert _image_loaded(page, "figure.evidence img")
     assert page.locator("figure.evidence .facebox").count() == 1
     bar = page.locator("article.check[data-provider=scripted] .scorebar")
@@ -102,7 +102,7 @@ def test_an_uploaded_selfie_is_checked_and_decided(page, log_in, role_user, scri
     page.wait_for_url(re.compile(r"/cases/[0-9a-f-]{36}/$"))
     _expect(page, "#case-status", "Decided")
     _expect(page, "#final-verdict", "Live")
-    page.wait_for_function("document.querySelector('figure.evidence img').naturalWidth > 0")
+    wait_until(page, "document.querySelector('figure.evidence img')?.naturalWidth > 0")
     screenshot(page, "07-uploaded-case-decided")
     case = Case.objects.get(external_ref="walk-in-42")
     assert case.created_by is not None

@@ -18,7 +18,7 @@ from PIL import Image, ImageOps
 
 from liveness.models import Case, CaseStatus, CheckOutcome, Verdict, VerificationSession
 from liveness.services.sessions import session_create
-from tests.browser.conftest import ARTEFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import ARTEFACTS, CHROMIUM, CHROMIUM_ARGS, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -106,7 +106,7 @@ def test_applicant_follows_the_challenge_with_a_fake_camera_and_the_case_is_sett
     assert not session.frames.exists()
     tab.get_by_role("button", name="I agree, continue").click()
     tab.locator("#screen-challenge").wait_for(state="visible")
-    tab.wait_for_function("document.getElementById('face-video').videoWidth > 0")
+    wait_until(tab, "document.getElementById('face-video').videoWidth > 0", what="the fake camera's video")
     session.refresh_from_db()
     assert session.consent_accepted_at is not None
     assert session.consent_version
