@@ -76,3 +76,22 @@ def test_evidence_of_open_cases_and_unexpired_evidence_is_kept(scripted):
     assert evidence_purge_expired() == 0
     assert storage.evidence_storage().exists(in_review.storage_key)
     assert storage.evidence_storage().exists(fresh.storage_key)
+
+
+def test_the_audit_trail_takes_only_the_listed_actions(settings):
+    import re
+    from pathlib import Path
+
+    from liveness.models import AuditAction
+    from liveness.services.audit import audit_record
+
+    with pytest.raises(ValueError, match="unknown audit action"):
+        audit_record(action="case.decidde")
+    # Every action written as a literal in the code is on the list (dynamic ones are covered by their tests).
+    source = Path(settings.BASE_DIR) / "liveness"
+    written = {
+        match
+        for path in source.rglob("*.py")
+        for match in re.findall(r'action="([a-z_]+\.[a-z_.]+)"', path.read_text())
+    }
+    assert written <= set(AuditAction.values), written - set(AuditAction.values)

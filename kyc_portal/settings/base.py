@@ -59,6 +59,10 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Audit actions outside liveness.models.AuditAction: refused when strict (development and tests), recorded with
+# a warning otherwise (production never loses an event to a missing list entry).
+AUDIT_ACTIONS_STRICT = env.bool("AUDIT_ACTIONS_STRICT", default=False)
+
 # An outage of the database, the broker or the evidence store answers 503 with this Retry-After (seconds).
 OUTAGE_RETRY_AFTER_SECONDS = env.int("OUTAGE_RETRY_AFTER_SECONDS", default=30)
 

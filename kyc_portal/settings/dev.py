@@ -53,3 +53,6 @@ LIVENESS_WORKFLOWS = {
 }
 # A local webhook receiver (http://127.0.0.1:...) is normal while developing.
 WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=True)
+
+# New audit actions must be added to liveness.models.AuditAction: refused here, warned about in production.
+AUDIT_ACTIONS_STRICT = True

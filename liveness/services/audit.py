@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 
-from ..models import AuditEvent, Case
+from ..models import AuditAction, AuditEvent, Case
+
+logger = logging.getLogger(__name__)
 
 
 def audit_record(
@@ -17,6 +21,12 @@ def audit_record(
     actor_label: str = "",
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    if action not in AuditAction.values:
+        # A new action belongs in AuditAction (and its migration); tests and development refuse it, production
+        # records it anyway with a warning rather than lose the event.
+        if settings.AUDIT_ACTIONS_STRICT:
+            raise ValueError(f"unknown audit action {action!r}: add it to liveness.models.AuditAction")
+        logger.warning("audit action %r is not in AuditAction", action)
     user = actor if isinstance(actor, User) else None
     label = actor_label or (user.get_username() if user is not None else "system")
     return AuditEvent.objects.create(case=case, actor=user, actor_label=label, action=action, data=data or {})
