@@ -470,6 +470,7 @@ class AuditAction(models.TextChoices):
     SESSION_EXPIRED = "session.expired", "Session expired"
     SESSION_CANCELLED = "session.cancelled", "Session cancelled"
     WEBHOOK_DELIVERED = "webhook.delivered", "Webhook delivered"
+    WEBHOOK_FAILED = "webhook.failed", "Webhook given up"
     WEBHOOK_QUEUED = "webhook.queued", "Webhook queued"
     WEBHOOK_REDELIVERY_REQUESTED = "webhook.redelivery_requested", "Webhook redelivery requested"
 
