@@ -169,8 +169,8 @@ def test_closing_needs_a_reason_and_is_final(operator):
 
 def test_audit_events_are_append_only(operator):
     case = auto_decided(Verdict.NEEDS_REVIEW)
-    event = services.audit_record(action="x", case=case, actor=operator)
-    event.action = "y"
+    event = services.audit_record(action="case.claimed", case=case, actor=operator)
+    event.action = "case.released"
     with pytest.raises(PermissionError):
         event.save()
     with pytest.raises(PermissionError):
