@@ -179,7 +179,7 @@ def test_audit_events_are_append_only(operator):
         AuditEvent.objects.filter(pk=event.pk).update(action="y")
     with pytest.raises(PermissionError):
         AuditEvent.objects.filter(pk=event.pk).delete()
-    assert AuditEvent.objects.get(pk=event.pk).action == "x"
+    assert AuditEvent.objects.get(pk=event.pk).action == "case.claimed"
 
 
 def test_a_case_claimed_by_someone_else_cannot_be_decided(operator, supervisor):
