@@ -26,6 +26,7 @@ import random
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -183,6 +184,39 @@ def _enqueue(delivery_id: int, *, countdown: float = 0) -> None:
     transaction.on_commit(send_task, robust=True)
 
 
+def _delivery_record(
+    *,
+    event: str,
+    partner: Any,
+    case: Case | None,
+    url: str,
+    payload: Callable[[uuid.UUID, datetime], dict[str, Any]],
+    session: Any = None,
+) -> WebhookDelivery:
+    """The one way an event becomes a delivery: the row (with its retry budget), the audit event, and the task
+    sent after commit. ``payload(event_id, occurred_at)`` builds the body."""
+    now = timezone.now()
+    event_id = uuid.uuid4()
+    delivery = WebhookDelivery.objects.create(
+        event_id=event_id,
+        event=event,
+        partner=partner,
+        case=case,
+        verification_session=session,
+        url=url,
+        payload=payload(event_id, now),
+        attempt_limit=settings.WEBHOOK_MAX_ATTEMPTS,
+        retry_until=now + timedelta(hours=settings.WEBHOOK_RETRY_WINDOW_HOURS),
+        next_attempt_at=now,
+    )
+    data = {"event": event, "event_id": str(event_id), "delivery": delivery.pk}
+    if session is not None:
+        data["session"] = str(session.public_id)
+    audit_record(action="webhook.queued", case=case, actor_label="system", data=data)
+    _enqueue(delivery.pk)
+    return delivery
+
+
 def webhook_enqueue(*, case: Case, event: str) -> WebhookDelivery | None:
     """Record an event for the case's partner and send it after commit. None when nobody listens."""
     if event not in EVENTS:
@@ -190,27 +224,13 @@ def webhook_enqueue(*, case: Case, event: str) -> WebhookDelivery | None:
     url = webhook_target_url(case)
     if case.partner is None or not url:
         return None
-    now = timezone.now()
-    event_id = uuid.uuid4()
-    delivery = WebhookDelivery.objects.create(
-        event_id=event_id,
+    return _delivery_record(
         event=event,
         partner=case.partner,
         case=case,
         url=url,
-        payload=webhook_payload(case=case, event=event, event_id=event_id, occurred_at=now),
-        attempt_limit=settings.WEBHOOK_MAX_ATTEMPTS,
-        retry_until=now + timedelta(hours=settings.WEBHOOK_RETRY_WINDOW_HOURS),
-        next_attempt_at=now,
+        payload=lambda event_id, at: webhook_payload(case=case, event=event, event_id=event_id, occurred_at=at),
     )
-    audit_record(
-        action="webhook.queued",
-        case=case,
-        actor_label="system",
-        data={"event": event, "event_id": str(event_id), "delivery": delivery.pk},
-    )
-    _enqueue(delivery.pk)
-    return delivery
 
 
 def session_webhook_payload(*, session: Any, event: str, event_id: uuid.UUID, occurred_at: datetime) -> dict[str, Any]:
@@ -242,28 +262,16 @@ def webhook_enqueue_session(*, session: Any, event: str) -> WebhookDelivery | No
     url = webhook_target_url(session.case) if session.case_id else (partner.webhook_url if partner else "")
     if partner is None or not url:
         return None
-    now = timezone.now()
-    event_id = uuid.uuid4()
-    delivery = WebhookDelivery.objects.create(
-        event_id=event_id,
+    return _delivery_record(
         event=event,
         partner=partner,
         case=session.case,
-        verification_session=session,
         url=url,
-        payload=session_webhook_payload(session=session, event=event, event_id=event_id, occurred_at=now),
-        attempt_limit=settings.WEBHOOK_MAX_ATTEMPTS,
-        retry_until=now + timedelta(hours=settings.WEBHOOK_RETRY_WINDOW_HOURS),
-        next_attempt_at=now,
+        session=session,
+        payload=lambda event_id, at: session_webhook_payload(
+            session=session, event=event, event_id=event_id, occurred_at=at
+        ),
     )
-    audit_record(
-        action="webhook.queued",
-        case=session.case,
-        actor_label="system",
-        data={"event": event, "event_id": str(event_id), "delivery": delivery.pk, "session": str(session.public_id)},
-    )
-    _enqueue(delivery.pk)
-    return delivery
 
 
 # --- deliver ------------------------------------------------------------------------------------------
