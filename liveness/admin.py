@@ -385,15 +385,11 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 from .models import VerificationFrame, VerificationSession  # noqa: E402
 
 
-class VerificationFrameInline(admin.TabularInline):
+class VerificationFrameInline(ReadOnlyInline):
     model = VerificationFrame
-    extra = 0
-    can_delete = False
+    show_change_link = False  # frames have no admin page of their own
     fields = ("role", "prompt_index", "burst_index", "parameter", "received_at", "captured_at", "chosen", "measures")
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(VerificationSession)

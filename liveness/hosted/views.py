@@ -25,9 +25,11 @@ from django.views.decorators.http import require_GET, require_POST
 from ..models import VerificationSession
 from ..services import sessions as svc
 from ..vocabulary import FACE_PARAMETERS
-from .middleware import CAPTURE_POLICY
 from .ratelimit import over_limit
 
+#: The capture page's Permissions-Policy: the camera for this origin, nothing else. Every other response gets
+#: the portal's default (everything off) from kyc_portal.middleware.SecurityHeadersMiddleware.
+CAPTURE_POLICY = "camera=(self), microphone=(), geolocation=(), payment=(), usb=(), display-capture=()"
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
     "media-src 'self' blob: mediastream:; connect-src 'self'; form-action 'self'; "
