@@ -39,7 +39,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ..models import Case, Check, Partner, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
-from ..outbound import OutboundRequest, TransportError, send
+from ..outbound import OutboundRequest, TransportError, is_public, send
 from .audit import audit_record
 from .errors import Conflict
 
@@ -157,7 +157,7 @@ def webhook_url_problem(url: str, *, resolve: bool = True, what: str = "the webh
     except ValueError:
         literal = None
     if literal is not None:
-        return "" if literal.is_global else f"{parts.hostname} is not a public address"
+        return "" if is_public(parts.hostname) else f"{parts.hostname} is not a public address"
     if not resolve:
         return ""
     try:
@@ -165,8 +165,8 @@ def webhook_url_problem(url: str, *, resolve: bool = True, what: str = "the webh
     except (socket.gaierror, UnicodeError):
         return ""  # resolution failures are transient; the POST itself fails and is retried
     for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if not address.is_global:
+        # The same rule the outbound seam applies to the connection it opens (outbound.is_public).
+        if not is_public(str(info[4][0])):
             return f"{parts.hostname} resolves to a non-public address"
     return ""
 
