@@ -4,7 +4,9 @@ from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.test import Client
 
+from liveness.models import Partner
 from tests.factories import UserFactory
 from tests.helpers import ScriptedProvider, install_provider
 
@@ -53,6 +55,15 @@ def _isolated_evidence_storage(settings, tmp_path):
     }
 
 
+# --- partner API ---
+@pytest.fixture
+def partner(db) -> Partner:
+    """The partner "acme" (no webhook). Webhook tests override it with one that has a receiver."""
+    from tests.api_helpers import make_partner
+
+    return make_partner(slug="acme")
+
+
 # --- operator console ---
 @pytest.fixture
 def role_user(db):
@@ -60,6 +71,30 @@ def role_user(db):
     from tests.console_support import user_in_role
 
     return user_in_role
+
+
+@pytest.fixture
+def olga(role_user) -> User:
+    """An operator."""
+    return role_user("operator", "olga")
+
+
+@pytest.fixture
+def sam(role_user) -> User:
+    """A supervisor."""
+    return role_user("supervisor", "sam")
+
+
+@pytest.fixture
+def operator_client(client: Client, olga: User) -> Client:
+    client.force_login(olga)
+    return client
+
+
+@pytest.fixture
+def supervisor_client(client: Client, sam: User) -> Client:
+    client.force_login(sam)
+    return client
 
 
 @pytest.fixture(autouse=True)

@@ -17,11 +17,6 @@ pytestmark = pytest.mark.django_db
 QUEUE_URL = "/api/v1/operator/review-queue/"
 
 
-@pytest.fixture
-def partner():
-    return make_partner(slug="acme")
-
-
 def assert_problem(response, status: int, code: str) -> dict:
     assert response.status_code == status, response.content
     assert response["Content-Type"] == PROBLEM

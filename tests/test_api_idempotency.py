@@ -19,11 +19,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def partner():
-    return make_partner(slug="acme")
-
-
-@pytest.fixture
 def key(partner):
     return partner_key(partner)
 

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError
 from django.utils import timezone
 
-from liveness.models import ApiKey, AuditEvent, Partner
+from liveness.models import ApiKey, AuditEvent
 from liveness.services.api_keys import (
     ApiKeyError,
     api_key_authenticate,
@@ -20,14 +20,9 @@ from liveness.services.api_keys import (
     api_key_revoke,
     api_key_rotate,
 )
-from tests.api_helpers import CASES_URL, client_for, make_partner
+from tests.api_helpers import CASES_URL, client_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def partner() -> Partner:
-    return make_partner(slug="acme")
 
 
 def test_a_key_is_stored_only_as_its_sha256_with_a_visible_prefix(partner):

@@ -26,11 +26,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def partner():
-    return make_partner(slug="acme")
-
-
-@pytest.fixture
 def client(partner):
     return client_for(partner_key(partner))
 

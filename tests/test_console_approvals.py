@@ -15,11 +15,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sam(role_user) -> User:
-    return role_user("supervisor", "sam")
-
-
-@pytest.fixture
 def sue(role_user) -> User:
     return role_user("supervisor", "sue")
 

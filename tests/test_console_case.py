@@ -18,17 +18,6 @@ from tests.helpers import image_bytes
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def olga(role_user) -> User:
-    return role_user("operator", "olga")
-
-
-@pytest.fixture
-def operator_client(client: Client, olga: User) -> Client:
-    client.force_login(olga)
-    return client
-
-
 def _page(client: Client, case: Case) -> str:
     response = client.get(reverse("case_detail", args=[case.public_id]))
     assert response.status_code == 200

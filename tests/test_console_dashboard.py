@@ -20,12 +20,6 @@ from tests.factories import CaseFactory, CheckFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def supervisor_client(client: Client, role_user) -> Client:
-    client.force_login(role_user("supervisor", "sam"))
-    return client
-
-
 def _case(days_ago: int = 0, **fields) -> Case:
     case = CaseFactory.create(**fields)
     Case.objects.filter(pk=case.pk).update(created_at=timezone.now() - timedelta(days=days_ago))

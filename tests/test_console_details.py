@@ -17,12 +17,6 @@ from tests.test_provider_details import RISET_ROW
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def operator_client(client: Client, role_user) -> Client:
-    client.force_login(role_user("operator", "olga"))
-    return client
-
-
 def _page(client: Client, case: Case) -> str:
     response = client.get(reverse("case_detail", args=[case.public_id]))
     assert response.status_code == 200

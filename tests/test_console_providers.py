@@ -11,12 +11,6 @@ from liveness.models import AuditEvent, ProviderSetting
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def supervisor_client(client: Client, role_user) -> Client:
-    client.force_login(role_user("supervisor", "sam"))
-    return client
-
-
 def _form(**values) -> dict[str, object]:
     data = {"threshold": 0.5, "review_margin": 0.1, "timeout_seconds": 20.0, "max_attempts": 5, "enabled": "on"}
     data.update(values)

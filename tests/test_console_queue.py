@@ -33,18 +33,6 @@ def _ids(response) -> list[str]:
     return [str(row.case.public_id) for row in response.context["rows"]]
 
 
-@pytest.fixture
-def operator_client(client: Client, role_user) -> Client:
-    client.force_login(role_user("operator", "olga"))
-    return client
-
-
-@pytest.fixture
-def supervisor_client(client: Client, role_user) -> Client:
-    client.force_login(role_user("supervisor", "sam"))
-    return client
-
-
 def test_needs_review_cases_come_first_oldest_first(operator_client: Client) -> None:
     decided_old = _case(CaseStatus.DECIDED, minutes_ago=500, auto_verdict=Verdict.LIVE)
     review_new = _case(minutes_ago=5)

@@ -19,17 +19,6 @@ def _jpeg(name: str = "selfie.jpg", **kwargs) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, image_bytes(**kwargs), content_type="image/jpeg")
 
 
-@pytest.fixture
-def olga(role_user) -> User:
-    return role_user("operator", "olga")
-
-
-@pytest.fixture
-def operator_client(client: Client, olga: User) -> Client:
-    client.force_login(olga)
-    return client
-
-
 def test_the_upload_page_names_the_providers_per_kind(operator_client: Client, scripted) -> None:
     response = operator_client.get(reverse("case_upload"))
     assert response.status_code == 200

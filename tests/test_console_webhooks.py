@@ -51,28 +51,6 @@ def receiver():
         yield running
 
 
-@pytest.fixture
-def sam(role_user) -> User:
-    return role_user("supervisor", "sam")
-
-
-@pytest.fixture
-def olga(role_user) -> User:
-    return role_user("operator", "olga")
-
-
-@pytest.fixture
-def supervisor_client(client: Client, sam: User) -> Client:
-    client.force_login(sam)
-    return client
-
-
-@pytest.fixture
-def operator_client(client: Client, olga: User) -> Client:
-    client.force_login(olga)
-    return client
-
-
 def _partner(slug: str = "acme", url: str = "https://hooks.acme.example/kyc") -> Partner:
     return make_partner(slug=slug, name=slug.title(), webhook_url=url, webhook_secret=SECRET)
 
