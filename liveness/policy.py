@@ -60,11 +60,23 @@ class Assessment:
     outcome: str
     #: score >= threshold; False whenever there is a finding; None without a score.
     passed: bool | None
+    #: The threshold the score was judged by: the provider's own when it reported one, else the configured one.
+    threshold: float
 
 
-def assess(*, score: float | None, threshold: float, margin: float, findings: Sequence[str] = ()) -> Assessment:
-    outcome = classify(status=CheckStatus.SUCCEEDED, score=score, threshold=threshold, margin=margin, findings=findings)
-    return Assessment(outcome, False if findings else passed(score, threshold))
+def assess(
+    *,
+    score: float | None,
+    threshold: float,
+    margin: float,
+    findings: Sequence[str] = (),
+    reported_threshold: float | None = None,
+) -> Assessment:
+    """Where a provider's result stands. ``threshold`` is the configured one (kept on the check at its first
+    claim); a provider that reports its own (``ProviderResult.threshold``) is judged by that instead."""
+    applied = threshold if reported_threshold is None else reported_threshold
+    outcome = classify(status=CheckStatus.SUCCEEDED, score=score, threshold=applied, margin=margin, findings=findings)
+    return Assessment(outcome, False if findings else passed(score, applied), applied)
 
 
 @dataclass(frozen=True)

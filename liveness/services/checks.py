@@ -270,13 +270,13 @@ def check_succeed(*, check_id: int, token: int, result: ProviderResult) -> bool:
     if claimed_threshold is None or claimed_margin is None:  # claimed before thresholds were kept at claim
         config = provider_config(provider)
         claimed_threshold, claimed_margin = config.threshold, config.review_margin
-    threshold = claimed_threshold if result.threshold is None else result.threshold
     findings = [finding.as_dict() for finding in result.findings]
     assessment = policy.assess(
         score=result.score,
-        threshold=threshold,
+        threshold=claimed_threshold,
         margin=claimed_margin,
         findings=[finding.code for finding in result.findings],
+        reported_threshold=result.threshold,
     )
     outcome = assessment.outcome
     return _settle(
@@ -286,7 +286,7 @@ def check_succeed(*, check_id: int, token: int, result: ProviderResult) -> bool:
         fields={
             "status": CheckStatus.SUCCEEDED,
             "score": result.score,
-            "threshold": threshold,
+            "threshold": assessment.threshold,
             "review_margin": claimed_margin,
             "passed": assessment.passed,
             "outcome": outcome,

@@ -76,12 +76,12 @@ class Command(BaseCommand):
                 )
             )
             raise CommandError(f"provider {provider.key} failed: {exc.message}") from exc
-        threshold = config.threshold if result.threshold is None else result.threshold
         assessment = policy.assess(
             score=result.score,
-            threshold=threshold,
+            threshold=config.threshold,
             margin=config.review_margin,
             findings=[finding.code for finding in result.findings],
+            reported_threshold=result.threshold,
         )
         payload = {
             "provider": provider.key,
@@ -89,7 +89,7 @@ class Command(BaseCommand):
             "kind": kind,
             "sha256": image.sha256,
             "score": result.score,
-            "threshold": threshold,
+            "threshold": assessment.threshold,
             "review_margin": config.review_margin,
             "passed": assessment.passed,
             "outcome": assessment.outcome,
