@@ -227,7 +227,7 @@ def test_a_lost_idempotency_race_returns_the_winner_and_cleans_up(scripted, enqu
     ).case
     files_before = set(stored_files())
     # Simulate the race: the pre-check saw no case, the insert then hits the unique constraint.
-    with mock.patch("liveness.services.cases._existing_for_key", side_effect=[None, winner]):
+    with mock.patch("liveness.services.idempotency.Submission.replayed_case", side_effect=[None, winner]):
         result = services.case_create(
             kind="selfie", images=selfie(), partner=partner, idempotency_key="race", fingerprint="f"
         )

@@ -6,10 +6,8 @@ from .cases import (
     CaseCreated,
     CaseInputError,
     CaseStateConflict,
-    IdempotencyConflict,
     IncomingImage,
     case_create,
-    request_fingerprint,
 )
 from .checks import ExecuteOutcome, case_evaluate, check_execute, checks_requeue_stale
 from .claims import ClaimConflict, ClaimError, ClaimForbidden, case_claim, case_release, cases_assign, queue_take_next
@@ -26,6 +24,7 @@ from .decisions import (
     decision_refuse,
 )
 from .errors import Conflict, Invalid, NotFound, PermissionDenied, ServiceError, Stale, Unprocessable
+from .idempotency import IdempotencyConflict, InvalidIdempotencyKey, Submission, request_fingerprint
 from .providers import provider_config, provider_setting_get, providers_available, workflow_providers
 from .resubmission import case_resubmit
 
@@ -46,10 +45,12 @@ __all__ = [
     "IdempotencyConflict",
     "IncomingImage",
     "Invalid",
+    "InvalidIdempotencyKey",
     "NotFound",
     "PermissionDenied",
     "ServiceError",
     "Stale",
+    "Submission",
     "Unprocessable",
     "audit_record",
     "case_claim",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,9 +19,10 @@ from ..models import Case, CaseKind, Check, CheckStatus, Evidence, EvidenceRole,
 from ..vocabulary import FACE_PARAMETERS
 from .audit import audit_record
 from .dispatch import enqueue_check
-from .errors import Conflict, Invalid, Unprocessable
+from .errors import Conflict, Invalid
 from .faces import face_search_schedule
 from .fallback import PlannedCheck, checks_plan
+from .idempotency import Submission
 from .providers import ProviderSelectionError, provider_config, workflow_providers
 
 
@@ -36,18 +35,6 @@ class CaseInputError(Invalid):
 
 class CaseStateConflict(CaseInputError, Conflict):
     """The case is not in a status that takes this (e.g. a resubmission nobody asked for)."""
-
-
-class IdempotencyConflict(Unprocessable):
-    """The idempotency key was used before with a different request body."""
-
-    def __init__(self, case: Case) -> None:
-        super().__init__(
-            "this Idempotency-Key was already used with a different request; use a new key",
-            "idempotency_conflict",
-            "Idempotency-Key",
-        )
-        self.case = case
 
 
 @dataclass(frozen=True)
@@ -63,16 +50,6 @@ class IncomingImage:
 class CaseCreated:
     case: Case
     created: bool  # False when an idempotent replay returned an existing case
-
-
-def request_fingerprint(payload: dict[str, Any], images: Sequence[IncomingImage]) -> str:
-    """A stable hash of a submission (fields + image bytes) for idempotency comparisons."""
-    digest = hashlib.sha256()
-    digest.update(json.dumps(payload, sort_keys=True, default=str).encode())
-    for image in images:
-        digest.update(f"|{image.role}:{image.index}:{image.face_parameter}:".encode())
-        digest.update(hashlib.sha256(image.data).digest())
-    return digest.hexdigest()
 
 
 def _validate_shape(
@@ -142,17 +119,6 @@ def _validate_shape(
             raise CaseInputError("success_threshold", f"must be between 1 and the number of frames ({len(frames)})")
 
 
-def _existing_for_key(partner: Partner | None, key: str, fingerprint: str) -> Case | None:
-    if not key:
-        return None
-    existing = Case.objects.filter(partner=partner, idempotency_key=key).first()
-    if existing is None:
-        return None
-    if existing.request_fingerprint != fingerprint:
-        raise IdempotencyConflict(existing)
-    return existing
-
-
 def case_create(
     *,
     kind: str,
@@ -175,9 +141,13 @@ def case_create(
     """Validate everything, store the encrypted images, then create the case, its evidence and its
     checks in one transaction; the check tasks are enqueued after commit.
 
+    ``idempotency_key`` and ``fingerprint`` are the request's ``idempotency.Submission``: a replay answers
+    with the case the key made (``created=False``).
+
     Raises CaseInputError / ImageRejected (nothing written), IdempotencyConflict.
     """
-    existing = _existing_for_key(partner, idempotency_key, fingerprint)
+    submission = Submission(idempotency_key, fingerprint)
+    existing = submission.replayed_case(partner)
     if existing is not None:
         return CaseCreated(existing, created=False)
 
@@ -231,7 +201,7 @@ def case_create(
         for key in stored_keys:
             storage.delete(key)
         # A concurrent submit with the same idempotency key won the race: answer with its case.
-        winner = _existing_for_key(partner, idempotency_key, fingerprint)
+        winner = submission.replayed_case(partner)
         if winner is not None:
             return CaseCreated(winner, created=False)
         raise

@@ -43,21 +43,38 @@ def _providers_for(case: Case) -> list[str]:
     return still or workflow_providers(kind=case.kind, partner=case.partner, requested=None)
 
 
+def resubmission_parameters_check(*, case: Case, given: Sequence[str]) -> None:
+    """A resubmission answers the case's own face parameters: naming none is fine (the case's apply),
+    naming any other list (or any for a case that has none) is refused. Raises CaseInputError."""
+    if given and list(given) != list(case.face_parameters):
+        raise CaseInputError(
+            "face_parameters",
+            f"a resubmission answers the case's own parameters: {', '.join(case.face_parameters) or 'none'}",
+            code="invalid",
+        )
+
+
 def case_resubmit(
-    *, case: Case, images: Sequence[IncomingImage], actor: User | None = None, actor_label: str = ""
+    *,
+    case: Case,
+    images: Sequence[IncomingImage],
+    face_parameters: Sequence[str] = (),
+    actor: User | None = None,
+    actor_label: str = "",
 ) -> Case:
     """Attach new evidence to a case waiting for a resubmission and check it again.
+
+    ``face_parameters`` is the request's list (the API's); without it, the frames' own parameters (upload
+    form, hosted session). Either must be the case's own (``resubmission_parameters_check``).
 
     Raises CaseInputError (wrong state, wrong images; nothing written) or ImageRejected.
     """
     if case.status != CaseStatus.RESUBMISSION_REQUESTED:
         raise CaseStateConflict("case", "this case is not waiting for a resubmission", code="invalid_state")
-    if case.kind == CaseKind.ACTIVE:
+    given = list(face_parameters)
+    if not given and case.kind == CaseKind.ACTIVE:
         given = [i.face_parameter for i in sorted(images, key=lambda i: i.index) if i.face_parameter]
-        if given and given != list(case.face_parameters):
-            raise CaseInputError(
-                "face_parameters", "a resubmission answers the same parameters as the case", code="invalid"
-            )
+    resubmission_parameters_check(case=case, given=given)
     _validate_shape(
         kind=case.kind,
         images=images,

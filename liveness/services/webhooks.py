@@ -41,7 +41,7 @@ from django.utils import timezone
 from ..models import Case, Check, Partner, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
 from ..outbound import OutboundRequest, TransportError, is_public, send
 from .audit import audit_record
-from .errors import Conflict
+from .errors import Conflict, Invalid
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,10 @@ MAX_EXCERPT = 1000
 
 class WebhookError(Conflict):
     """A refusal of this service (see services.errors); ``code`` says which."""
+
+
+class CallbackUrlRefused(Invalid):
+    """A per-case callback URL the partner may not set (no override permission, or not a public https URL)."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,25 @@ def webhook_target_url(case: Case) -> str:
     if case.callback_url and partner.allow_callback_override:
         return case.callback_url
     return partner.webhook_url
+
+
+def callback_url_check(*, partner: Partner | None, url: str) -> None:
+    """May ``partner`` have a case's webhooks sent to ``url`` instead of its own webhook URL?
+
+    Only with the partner's ``allow_callback_override``, and only to a URL ``webhook_url_problem`` accepts
+    (checked without DNS here; the address is checked again at delivery). Raises CallbackUrlRefused.
+    """
+    if not url:
+        return
+    if partner is None or not partner.allow_callback_override:
+        raise CallbackUrlRefused(
+            "this partner may not set a per-case callback URL; ask to have overrides enabled",
+            "callback_override_not_allowed",
+            "callback_url",
+        )
+    problem = webhook_url_problem(url, resolve=False)
+    if problem:
+        raise CallbackUrlRefused(problem, "callback_url_not_allowed", "callback_url")
 
 
 def webhook_url_problem(url: str, *, resolve: bool = True, what: str = "the webhook URL") -> str:

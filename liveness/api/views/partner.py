@@ -22,11 +22,12 @@ from ...models import Case, CaseKind, EvidenceRole, Partner
 from ...services import (
     CaseInputError,
     IncomingImage,
+    Submission,
     case_create,
     case_resubmit,
-    request_fingerprint,
+    idempotency,
 )
-from ...services.webhooks import webhook_url_problem
+from ...services.webhooks import callback_url_check
 from .. import selectors
 from ..authentication import ApiKeyAuthentication, PartnerClient
 from ..exceptions import ProblemError, field_problem
@@ -45,23 +46,9 @@ from ..serializers import (
 )
 from ..throttling import ClientRateThrottle, SubmitRateThrottle
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+IDEMPOTENCY_HEADER = idempotency.HEADER
 # Where a case-level image complaint of the service points in the API's own field names.
 _IMAGE_FIELD = {CaseKind.SELFIE: "selfie", CaseKind.ID_DOCUMENT: "id_front", CaseKind.ACTIVE: "frames"}
-# The request fields that identify a submission for idempotency, beside the images.
-_FINGERPRINT_FIELDS = (
-    "kind",
-    "external_ref",
-    "country_code",
-    "card_code",
-    "face_parameters",
-    "success_threshold",
-    "subject_id",
-    "face_gallery_id",
-    "providers",
-    "callback_url",
-)
 # Multipart fields that may repeat (one value per part); any other field sent twice is ambiguous.
 _REPEATABLE_FIELDS = frozenset({"frames", "face_parameters", "providers"})
 
@@ -106,31 +93,6 @@ def _check_single_values(data: Any) -> None:
     for name in data:
         if name not in _REPEATABLE_FIELDS and len(getlist(name)) > 1:
             raise field_problem(field=name, message="sent more than once; send this field once", code="repeated_field")
-
-
-def _idempotency_key(request: Request) -> str:
-    key = request.headers.get(IDEMPOTENCY_HEADER, "")
-    if key and not _IDEMPOTENCY_KEY.match(key):
-        raise field_problem(
-            field=IDEMPOTENCY_HEADER,
-            message="1 to 200 visible ASCII characters (a UUID is a good choice)",
-            code="invalid_idempotency_key",
-        )
-    return key
-
-
-def _check_callback_url(partner: Partner, url: str) -> None:
-    if not url:
-        return
-    if not partner.allow_callback_override:
-        raise field_problem(
-            field="callback_url",
-            message="this partner may not set a per-case callback URL; ask to have overrides enabled",
-            code="callback_override_not_allowed",
-        )
-    problem = webhook_url_problem(url, resolve=False)
-    if problem:
-        raise field_problem(field="callback_url", message=problem, code="callback_url_not_allowed")
 
 
 def _status_url(request: Request, case: Case) -> str:
@@ -221,14 +183,13 @@ class CaseCollectionApi(ListAPIView[Case]):
         serializer: BaseSerializer[Any] = serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = dict(serializer.validated_data)
-        key = _idempotency_key(request)
-        _check_callback_url(partner, data["callback_url"])
         images, image_fields = _incoming_images(data)
+        submission = Submission.of(key=request.headers.get(IDEMPOTENCY_HEADER, ""), fields=data, images=images)
+        callback_url_check(partner=partner, url=data["callback_url"])
         if data["kind"] == CaseKind.ACTIVE and images and not data["face_parameters"]:
             raise field_problem(
                 field="face_parameters", message="required for active cases: one per frame", code="required"
             )
-        fingerprint = request_fingerprint({name: data[name] for name in _FINGERPRINT_FIELDS}, images)
         try:
             created = case_create(
                 kind=data["kind"],
@@ -243,8 +204,8 @@ class CaseCollectionApi(ListAPIView[Case]):
                 face_gallery_id=data["face_gallery_id"],
                 providers=data["providers"],
                 callback_url=data["callback_url"],
-                idempotency_key=key,
-                fingerprint=fingerprint,
+                idempotency_key=submission.key,
+                fingerprint=submission.fingerprint,
                 actor_label=f"partner:{partner.slug}",
             )
         except CaseInputError as exc:
@@ -353,12 +314,14 @@ class CaseResubmitApi(APIView):
         serializer: BaseSerializer[Any] = serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = dict(serializer.validated_data)
-        if data["face_parameters"] and list(data["face_parameters"]) != list(case.face_parameters):
-            message = f"a resubmission answers the case's own parameters: {', '.join(case.face_parameters) or 'none'}"
-            raise field_problem(field="face_parameters", message=message, code="invalid")
         images, image_fields = _incoming_images(data)
         try:
-            case = case_resubmit(case=case, images=images, actor_label=f"partner:{partner.slug}")
+            case = case_resubmit(
+                case=case,
+                images=images,
+                face_parameters=data["face_parameters"],
+                actor_label=f"partner:{partner.slug}",
+            )
         except CaseInputError as exc:
             _name_image_field(exc, case.kind)
             raise
