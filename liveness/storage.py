@@ -1,15 +1,23 @@
 """Evidence storage: images encrypted at rest with Fernet (AES-128-CBC + HMAC), keys rotatable.
 
-The bytes go to the ``evidence`` storage backend (local files by default; any Django storage, e.g.
-object storage, in production). Keys come from EVIDENCE_ENCRYPTION_KEYS, newest first: the first
-encrypts, every key decrypts, and ``manage.py rotate_evidence_key`` re-encrypts with the newest.
+The bytes are encrypted here, in the process, and only the ciphertext goes to the ``evidence`` storage
+backend: local files (EVIDENCE_STORAGE=file, the default) or an S3-compatible object store
+(EVIDENCE_STORAGE=s3, ``s3_evidence_storage``) that several hosts share. Keys come from
+EVIDENCE_ENCRYPTION_KEYS, newest first: the first encrypts, every key decrypts, and
+``manage.py rotate_evidence_key`` re-encrypts with the newest.
+
+A store that cannot be reached or written (a full disk, an object store that is down or refuses our
+credentials) raises StorageUnavailable: an outage (503, retried), never a verdict about the evidence.
 """
 
 from __future__ import annotations
 
 import secrets
 from functools import lru_cache
+from typing import Any
 
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -23,6 +31,55 @@ class EvidenceUnavailable(Exception):
 class StorageUnavailable(Exception):
     """The evidence store cannot be reached or written (disk full, permissions, object storage down): an
     outage, answered 503 and retried, never a verdict about the evidence."""
+
+
+#: What an unreachable or refusing store raises: the file system's OSError, boto3's errors for S3 (a missing
+#: object is not among them: both backends turn it into FileNotFoundError first).
+_STORE_ERRORS: tuple[type[Exception], ...] = (OSError, BotoCoreError, ClientError)
+
+
+def s3_evidence_storage(
+    *,
+    bucket: str,
+    endpoint_url: str = "",
+    region: str = "",
+    access_key: str = "",
+    secret_key: str = "",
+    prefix: str = "",
+    addressing_style: str = "auto",
+    timeout: float = 10.0,
+) -> dict[str, Any]:
+    """The STORAGES entry of an S3-compatible evidence store (django-storages' S3Storage).
+
+    Empty values are "not given": boto3's own chain (AWS_* variables, an instance role) then applies.
+    ``addressing_style`` "path" suits servers without virtual-host bucket names (MinIO, moto).
+    """
+    given = {
+        "bucket_name": bucket,
+        "endpoint_url": endpoint_url,
+        "region_name": region,
+        "access_key": access_key,
+        "secret_key": secret_key,
+        "location": prefix,  # a key prefix inside the bucket, when the bucket is shared
+    }
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **{name: value for name, value in given.items() if value},
+            # Object names are 128 random bits (put): no existence check before each write.
+            "file_overwrite": True,
+            # Evidence is served only through the console's audited view, never by a signed URL.
+            "querystring_auth": False,
+            "default_acl": None,
+            # An unreachable store is an outage answered in seconds, not after boto3's default minutes.
+            "client_config": BotoConfig(
+                s3={"addressing_style": addressing_style},
+                connect_timeout=timeout,
+                read_timeout=timeout,
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
+        },
+    }
 
 
 @lru_cache(maxsize=4)
@@ -45,7 +102,7 @@ def put(content: bytes, *, prefix: str) -> str:
     name = f"{prefix}/{secrets.token_hex(16)}.bin"
     try:
         return evidence_storage().save(name, ContentFile(fernet().encrypt(content)))
-    except OSError as exc:
+    except _STORE_ERRORS as exc:
         raise StorageUnavailable(f"the evidence store cannot be written ({type(exc).__name__})") from exc
 
 
@@ -56,7 +113,7 @@ def get(key: str) -> bytes:
             token = handle.read()
     except FileNotFoundError as exc:
         raise EvidenceUnavailable(f"evidence {key} is not in storage") from exc
-    except OSError as exc:
+    except _STORE_ERRORS as exc:
         raise StorageUnavailable(f"the evidence store cannot be read ({type(exc).__name__})") from exc
     try:
         return fernet().decrypt(token)

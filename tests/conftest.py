@@ -10,8 +10,9 @@ from liveness.models import Partner
 from tests.factories import UserFactory
 from tests.helpers import ScriptedProvider, install_provider
 
-# Vendor adapter / sandbox simulator fixtures (sandbox, no_broker, fresh_judge).
-pytest_plugins = ["tests.vendor_fixtures"]
+# Vendor adapter / sandbox simulator fixtures (sandbox, no_broker, fresh_judge); the S3 evidence store
+# on a local moto server (s3_server, s3_evidence).
+pytest_plugins = ["tests.vendor_fixtures", "tests.storage_support"]
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Encryption at rest, key rotation, and purging images after the retention period."""
+"""Encryption at rest, key rotation, and purging images after the retention period, on both evidence stores."""
 
 from __future__ import annotations
 
@@ -17,6 +17,14 @@ from liveness.storage import EvidenceUnavailable
 from tests.helpers import image_bytes
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True, params=["file", "s3"])
+def evidence_backend(request):
+    """Every test here runs against the local file store and against an S3 bucket on a local moto server."""
+    if request.param == "s3":
+        request.getfixturevalue("s3_evidence")
+    return request.param
 
 
 @pytest.fixture(autouse=True)

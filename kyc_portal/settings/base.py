@@ -7,9 +7,12 @@ embedded, single-machine ones (SQLite, local file storage, the SQLAlchemy/SQLite
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
+from liveness.storage import s3_evidence_storage
 from liveness.vocabulary import DEFAULT_FINDING_VERDICTS
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -156,14 +159,35 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns at start-up w
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Evidence images never sit under MEDIA_URL: they are encrypted at rest and served only through an
-# authenticated, audited view. STORAGE_ROOT is where the local backend keeps the ciphertext.
+# authenticated, audited view. The portal encrypts before the bytes leave the process (liveness/storage.py),
+# whichever store holds them. EVIDENCE_STORAGE picks the store:
+#   file  the local file system under STORAGE_ROOT (one host, or a shared file system);
+#   s3    an S3-compatible object store (AWS S3, MinIO, Ceph, ...) through django-storages, so that several
+#         web and worker hosts share one evidence store. EVIDENCE_S3_BUCKET is required; the endpoint is
+#         needed for anything but AWS; keys may also come from the usual AWS variables or an instance role.
 STORAGE_ROOT = Path(env.str("STORAGE_ROOT", default=str(VAR_DIR / "evidence")))
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "evidence": {
+EVIDENCE_STORAGE = env.str("EVIDENCE_STORAGE", default="file")
+if EVIDENCE_STORAGE == "file":
+    _evidence_storage: dict[str, Any] = {
         "BACKEND": env.str("EVIDENCE_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
         "OPTIONS": {"location": str(STORAGE_ROOT), "base_url": None},
-    },
+    }
+elif EVIDENCE_STORAGE == "s3":
+    _evidence_storage = s3_evidence_storage(
+        bucket=env.str("EVIDENCE_S3_BUCKET"),  # required: ImproperlyConfigured when missing
+        endpoint_url=env.str("EVIDENCE_S3_ENDPOINT_URL", default=""),
+        region=env.str("EVIDENCE_S3_REGION", default=""),
+        access_key=env.str("EVIDENCE_S3_ACCESS_KEY_ID", default=""),
+        secret_key=env.str("EVIDENCE_S3_SECRET_ACCESS_KEY", default=""),
+        prefix=env.str("EVIDENCE_S3_PREFIX", default=""),
+        addressing_style=env.str("EVIDENCE_S3_ADDRESSING_STYLE", default="auto"),
+        timeout=env.float("EVIDENCE_S3_TIMEOUT_SECONDS", default=10.0),
+    )
+else:
+    raise ImproperlyConfigured(f"EVIDENCE_STORAGE must be 'file' or 's3', not {EVIDENCE_STORAGE!r}")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "evidence": _evidence_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Fernet keys (urlsafe base64, 32 bytes), newest first. The first encrypts; all decrypt, so a key is
