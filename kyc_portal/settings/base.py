@@ -65,6 +65,9 @@ MIDDLEWARE = [
 # Audit actions outside liveness.models.AuditAction: refused when strict (development and tests), recorded with
 # a warning otherwise (production never loses an event to a missing list entry).
 AUDIT_ACTIONS_STRICT = env.bool("AUDIT_ACTIONS_STRICT", default=False)
+# The same for the API's problem codes (liveness.api.problem_codes.ProblemCode): refused when strict, answered
+# with a warning otherwise.
+PROBLEM_CODES_STRICT = env.bool("PROBLEM_CODES_STRICT", default=False)
 
 # An outage of the database, the broker or the evidence store answers 503 with this Retry-After (seconds).
 OUTAGE_RETRY_AFTER_SECONDS = env.int("OUTAGE_RETRY_AFTER_SECONDS", default=30)

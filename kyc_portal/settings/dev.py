@@ -56,3 +56,5 @@ WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=Tr
 
 # New audit actions must be added to liveness.models.AuditAction: refused here, warned about in production.
 AUDIT_ACTIONS_STRICT = True
+# New problem codes must be added to liveness.api.problem_codes.ProblemCode: refused here, warned about in production.
+PROBLEM_CODES_STRICT = True

@@ -4,7 +4,8 @@
      "detail": "1 field is invalid: kind", "code": "validation_error", "instance": "/api/v1/cases/",
      "errors": {"kind": ["\"x\" is not a valid choice."]}}
 
-``code`` is the machine-readable reason; ``errors`` (field -> messages) appears on validation errors.
+``code`` is the machine-readable reason, one of the closed list ``problem_codes.ProblemCode``; ``errors``
+(field -> messages) appears on validation errors.
 
 A service's refusal (``liveness.services.errors.ServiceError``) is translated here and only here: its
 ``code`` and message, ``errors`` for its field, any structured ``extra`` (e.g. ``current`` on a 409
@@ -30,6 +31,7 @@ from rest_framework.views import set_rollback
 
 from ..outages import outage_detail, outage_of, retry_after_seconds
 from ..services import errors as service_errors
+from .problem_codes import ProblemCode
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +101,12 @@ def problem_body(
     errors: Mapping[str, list[str]] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    if code not in ProblemCode.values:
+        # A new code belongs in ProblemCode (and the README): development and tests refuse it, production
+        # answers with it anyway and warns, rather than turn a refusal into a 500.
+        if settings.PROBLEM_CODES_STRICT:
+            raise ValueError(f"unknown problem code {code!r}: add it to liveness.api.problem_codes.ProblemCode")
+        logger.warning("problem code %r is not in ProblemCode", code)
     body: dict[str, Any] = {
         "type": TYPE_PREFIX + code,
         "title": HTTPStatus(status_code).phrase,

@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 from .exceptions import PROBLEM_CONTENT_TYPE
+from .problem_codes import ProblemCode
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -31,7 +32,12 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "title": {"type": "string", "example": "Bad Request"},
         "status": {"type": "integer", "example": 400},
         "detail": {"type": "string", "example": "1 field is invalid: kind"},
-        "code": {"type": "string", "description": "Machine-readable reason.", "example": "validation_error"},
+        "code": {
+            "type": "string",
+            "description": 'Machine-readable reason, from a closed list (README, "Errors").',
+            "enum": list(ProblemCode.values),
+            "example": "validation_error",
+        },
         "instance": {"type": "string", "example": "/api/v1/cases/"},
         "errors": {
             "type": "object",
