@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -95,24 +96,41 @@ class S3Evidence:
         return data
 
 
+def point_evidence_at(settings: Any, endpoint: str, bucket: str, *, prefix: str = "", timeout: float = 10.0) -> None:
+    """The ``evidence`` storage of this test is ``bucket`` on the S3 server at ``endpoint``."""
+    storage = s3_evidence_storage(
+        bucket=bucket,
+        endpoint_url=endpoint,
+        region=REGION,
+        access_key=ACCESS_KEY,
+        secret_key=SECRET_KEY,
+        prefix=prefix,
+        addressing_style="path",
+        timeout=timeout,
+    )
+    settings.STORAGES = {**settings.STORAGES, "evidence": storage}
+
+
 def use_s3_evidence(settings: Any, endpoint: str, *, prefix: str = "") -> S3Evidence:
     """Point the ``evidence`` storage at a new, empty bucket on ``endpoint``."""
     bucket = f"evidence-{uuid.uuid4().hex[:16]}"
     client = s3_client(endpoint)
     client.create_bucket(Bucket=bucket)
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "evidence": s3_evidence_storage(
-            bucket=bucket,
-            endpoint_url=endpoint,
-            region=REGION,
-            access_key=ACCESS_KEY,
-            secret_key=SECRET_KEY,
-            prefix=prefix,
-            addressing_style="path",
-        ),
-    }
+    point_evidence_at(settings, endpoint, bucket, prefix=prefix)
     return S3Evidence(endpoint=endpoint, bucket=bucket, prefix=prefix, client=client)
+
+
+def manage_py(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``manage.py ARGS`` in a separate process with exactly ``env``."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.fixture

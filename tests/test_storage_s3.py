@@ -8,8 +8,6 @@ unreachable store is an outage (503, nothing half-written), and the environment 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 from unittest import mock
 
@@ -19,10 +17,19 @@ from storages.backends.s3 import S3Storage
 
 from liveness import services, storage
 from liveness.models import Case, Evidence
-from liveness.storage import StorageUnavailable, s3_evidence_storage
+from liveness.storage import StorageUnavailable
 from tests.api_helpers import CASES_URL, client_for, make_partner, partner_key, submission
 from tests.helpers import image_bytes
-from tests.storage_support import ACCESS_KEY, REGION, SECRET_KEY, S3Evidence, use_s3_evidence
+from tests.storage_support import (
+    ACCESS_KEY,
+    REGION,
+    SECRET_KEY,
+    S3Evidence,
+    manage_py,
+    point_evidence_at,
+    s3_client,
+    use_s3_evidence,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -73,18 +80,7 @@ def _unreachable_store(settings) -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "evidence": s3_evidence_storage(
-            bucket="evidence",
-            endpoint_url=f"http://127.0.0.1:{port}",
-            region=REGION,
-            access_key=ACCESS_KEY,
-            secret_key=SECRET_KEY,
-            addressing_style="path",
-            timeout=1.0,
-        ),
-    }
+    point_evidence_at(settings, f"http://127.0.0.1:{port}", "evidence", timeout=1.0)
 
 
 def test_an_unreachable_store_is_an_outage(settings):
@@ -119,8 +115,6 @@ def test_the_health_probe_writes_reads_and_removes_an_object(s3_evidence):
 def test_the_environment_alone_configures_the_s3_store(s3_server, tmp_path):
     """A separate process with EVIDENCE_STORAGE=s3 and the EVIDENCE_S3_* variables stores and reads evidence
     in the bucket, encrypted with its key."""
-    from tests.storage_support import s3_client
-
     bucket = "env-configured"
     client = s3_client(s3_server)
     client.create_bucket(Bucket=bucket)
@@ -144,15 +138,7 @@ def test_the_environment_alone_configures_the_s3_store(s3_server, tmp_path):
         "name = storage.put(b'plain evidence', prefix='2026/11/28'); "
         "print(type(storage.evidence_storage()).__name__, name, storage.get(name) == b'plain evidence')"
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = manage_py("shell", "-c", code, env=env)
     assert result.returncode == 0, result.stderr
     backend, name, round_trip = result.stdout.split()[-3:]
     assert (backend, round_trip) == ("S3Storage", "True")
