@@ -47,9 +47,10 @@ import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
+from bench.convert_dlib_descriptor import dat_path  # noqa: E402
 from liveness.engine import mediapipe  # noqa: E402
 from liveness.engine.analysis import Face, analyze_rgb, assess_passive, load_rgb, measure_quality  # noqa: E402
-from liveness.engine.models import dlib_model_dir, load_models, reset_models  # noqa: E402
+from liveness.engine.models import load_models, reset_models  # noqa: E402
 from liveness.providers import CheckRequest, EvidenceImage, get_provider  # noqa: E402
 
 TESTDATA = Path(settings.BASE_DIR).parent / "shared" / "testdata"
@@ -94,7 +95,7 @@ class DlibBaseline:
 
         self.dlib = dlib
         self.detector = dlib.get_frontal_face_detector()
-        self.predictor = dlib.shape_predictor(str(dlib_model_dir() / "shape_predictor_68_face_landmarks.dat"))
+        self.predictor = dlib.shape_predictor(str(dat_path().parent / "shape_predictor_68_face_landmarks.dat"))
 
     def selfie(self, rgb: np.ndarray, max_side: int = 1024) -> dict[str, Any] | None:
         height, width = rgb.shape[:2]
