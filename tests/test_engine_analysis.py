@@ -113,8 +113,8 @@ def test_load_rgb_gives_the_oriented_rgb_pixels_whatever_the_mode_and_rotation(m
     exif[0x0112] = orientation
     out = io.BytesIO()
     image.save(out, format="PNG", exif=exif)
-    upright = {1: None, 3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_270, 8: Image.Transpose.ROTATE_90}
-    expected = image if upright[orientation] is None else image.transpose(upright[orientation])
+    upright = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_270, 8: Image.Transpose.ROTATE_90}
+    expected = image.transpose(upright[orientation]) if orientation in upright else image
     loaded = load_rgb(out.getvalue())
     assert loaded.dtype == np.uint8
     assert np.array_equal(loaded, np.asarray(expected.convert("RGB")))
