@@ -9,16 +9,19 @@ every core). Measured:
   former dlib path, kept here as the baseline only: HOG detection on the same 1024-px copy (upsampled once
   when it finds nothing), the 68-point shape predictor, the same quality and passive steps on its box;
 - the same on the 480x640 live sample and on a 4352x2903 photo (detection on a 1024-px copy);
-- a local-provider check of each case kind: selfie, ID document + selfie, a 7-frame active series;
-- model loading; the 128-d face descriptor;
+- a local-provider check of each case kind: selfie, ID document + selfie, a 7-frame active series; the two
+  that compute face descriptors (ID + selfie, active) also with the former descriptor path — dlib's own
+  network on the same chip, kept here as the baseline only — swapped in for the same run;
+- model loading; the 128-d face descriptor (onnxruntime) against dlib's network on the same face, and the
+  chip dlib cuts for it;
 - threads: two threads finding faces at once with the engine's pool of interpreter sets against one
   shared set behind a lock (wall time: meaningful only on an otherwise idle machine).
 
 Times are medians, as CPU time of this process and as wall time: on a machine shared with other work the
 CPU time of these single-threaded paths is what an idle core would take.
 
-It reads the images from ../shared/testdata and the passive models from ../shared/models (the dev
-settings), and exits with a message when they are absent.
+It reads the images from ../shared/testdata and exits with a message when they are absent; the baselines
+need the dev requirements (dlib's models from face-recognition-models).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyc_portal.settings.test")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -47,9 +51,11 @@ import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
-from liveness.engine import mediapipe  # noqa: E402
+from bench.convert_dlib_descriptor import dat_path, dlib_network  # noqa: E402
+from liveness.engine import analysis, mediapipe  # noqa: E402
 from liveness.engine.analysis import Face, analyze_rgb, assess_passive, load_rgb, measure_quality  # noqa: E402
-from liveness.engine.models import dlib_model_dir, load_models, reset_models  # noqa: E402
+from liveness.engine.match import alignment_shape, face_chip  # noqa: E402
+from liveness.engine.models import load_models, reset_models  # noqa: E402
 from liveness.providers import CheckRequest, EvidenceImage, get_provider  # noqa: E402
 
 TESTDATA = Path(settings.BASE_DIR).parent / "shared" / "testdata"
@@ -94,7 +100,7 @@ class DlibBaseline:
 
         self.dlib = dlib
         self.detector = dlib.get_frontal_face_detector()
-        self.predictor = dlib.shape_predictor(str(dlib_model_dir() / "shape_predictor_68_face_landmarks.dat"))
+        self.predictor = dlib.shape_predictor(str(dat_path().parent / "shape_predictor_68_face_landmarks.dat"))
 
     def selfie(self, rgb: np.ndarray, max_side: int = 1024) -> dict[str, Any] | None:
         height, width = rgb.shape[:2]
@@ -119,6 +125,24 @@ class DlibBaseline:
         shape = self.predictor(rgb, self.dlib.rectangle(*box))
         face.landmarks = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
         return {"quality": measure_quality(rgb, face), "passive": assess_passive(rgb, face.box)}
+
+
+class DlibDescriptor:
+    """The former descriptor path (dlib's own network, no BLAS in this build, on the chip dlib cuts from the
+    same five mesh points), for comparison only: not used by the product."""
+
+    def __init__(self) -> None:
+        self.network = dlib_network()
+
+    def __call__(self, rgb: np.ndarray, face: Face) -> np.ndarray:
+        return np.asarray(self.network.compute_face_descriptor(rgb, alignment_shape(face), 0), dtype=np.float64)
+
+
+@contextmanager
+def descriptor_path(compute: Callable[[np.ndarray, Face], np.ndarray]) -> Iterator[None]:
+    """Every analysis in the block computes its descriptor with ``compute``."""
+    with mock.patch.object(analysis, "face_descriptor", compute):
+        yield
 
 
 def decoded(relative: str) -> np.ndarray:
@@ -203,12 +227,27 @@ def run(repeat: int, all_cores: set[int] | None = None) -> list[dict[str, object
 
     results.append({"bench": "model loading", **_ms(p50(load_once, 3))})
     live = analyze_rgb(decoded(LIVE), with_passive=False)
+    dlib_descriptor = DlibDescriptor()
+    assert live.main_face is not None
 
     def descriptor() -> None:
         live.descriptor = None
         live.face_descriptor()
 
-    results.append({"bench": "face descriptor", **_ms(p50(descriptor, repeat))})
+    onnx_ms = p50(descriptor, repeat)
+    dlib_ms = p50(partial(dlib_descriptor, live.rgb, live.main_face), max(3, repeat // 2))
+    chip_ms = p50(partial(face_chip, live.rgb, live.main_face), repeat)
+    results.append(
+        {
+            "bench": "face descriptor (one face, 480x640 selfie)",
+            "onnx_cpu_ms": round(onnx_ms[1], 1),
+            "dlib_network_cpu_ms": round(dlib_ms[1], 1),
+            "dlib_vs_onnx": round(dlib_ms[1] / onnx_ms[1], 2),
+            "of_which_dlib_chip_cpu_ms": round(chip_ms[1], 1),
+            "onnx_wall_ms": round(onnx_ms[0], 1),
+            "dlib_network_wall_ms": round(dlib_ms[0], 1),
+        }
+    )
     cases = {
         "selfie check (local provider, 480x640)": provider_check("selfie", [image(LIVE, "selfie")]),
         "id_document + selfie check": provider_check(
@@ -218,9 +257,26 @@ def run(repeat: int, all_cores: set[int] | None = None) -> list[dict[str, object
             "active", [image(path, "frame", i, parameter) for i, (path, parameter) in enumerate(ACTIVE)]
         ),
     }
+    with_descriptors = {"id_document + selfie check", "active check, 7 frames"}
     for name, func in cases.items():
         func()  # warm up
-        results.append({"bench": name, **_ms(p50(func, max(3, repeat // 2)))})
+        new = p50(func, max(3, repeat // 2))
+        if name not in with_descriptors:
+            results.append({"bench": name, **_ms(new)})
+            continue
+        with descriptor_path(dlib_descriptor):
+            func()
+            old = p50(func, max(3, repeat // 2))
+        results.append(
+            {
+                "bench": name,
+                "onnx_descriptor_cpu_ms": round(new[1], 1),
+                "dlib_descriptor_cpu_ms": round(old[1], 1),
+                "dlib_vs_onnx": round(old[1] / new[1], 2),
+                "onnx_descriptor_wall_ms": round(new[0], 1),
+                "dlib_descriptor_wall_ms": round(old[0], 1),
+            }
+        )
     if all_cores is not None:  # two threads need two cores to show what a lock costs
         os.sched_setaffinity(0, all_cores)
     rgb = decoded(PHOTO_1280)

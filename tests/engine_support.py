@@ -17,8 +17,9 @@ import pytest
 from django.conf import settings
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
-from liveness.engine.analysis import ImageAnalysis, analyze_rgb
+from liveness.engine.analysis import Face, ImageAnalysis, analyze_rgb
 from liveness.engine.evaluation import LabelledImage, read_labels
+from liveness.engine.match import MESH_FIVE_POINTS
 from liveness.engine.models import load_models
 from tests.helpers import require_testdata
 
@@ -137,3 +138,26 @@ def analysis_of(relative: str, *, max_side: int | None = None, passive: bool = F
     if key not in _analyses:
         _analyses[key] = analyze_rgb(decoded(relative, max_side), with_passive=passive)
     return _analyses[key]
+
+
+def synthetic_face(seed: int) -> tuple[np.ndarray, Face]:
+    """A textured image and a face whose five alignment points sit at plausible places (any image will do:
+    the chip is cut from the five points, whatever the pixels show)."""
+    rng = np.random.default_rng(seed)
+    height, width = 480, 640
+    image = rng.integers(0, 256, (height // 8, width // 8, 3), dtype=np.uint8).repeat(8, 0).repeat(8, 1)
+    left, top, side = int(rng.integers(100, 300)), int(rng.integers(60, 160)), int(rng.integers(120, 260))
+    tilt = float(rng.uniform(-0.3, 0.3))
+    eye_y = top + 0.4 * side
+    points = {  # the image's right eye (outer, inner), left eye (outer, inner), nose base
+        263: (left + 0.85 * side, eye_y + tilt * 0.35 * side),
+        362: (left + 0.6 * side, eye_y + tilt * 0.1 * side),
+        33: (left + 0.15 * side, eye_y - tilt * 0.35 * side),
+        133: (left + 0.4 * side, eye_y - tilt * 0.1 * side),
+        2: (left + 0.5 * side, top + 0.7 * side),
+    }
+    landmarks = np.zeros((468, 2))
+    for index in MESH_FIVE_POINTS:
+        landmarks[index] = points[index]
+    face = Face(box=(left, top, left + side, top + side), detection_score=0.9, landmarks=landmarks)
+    return image, face

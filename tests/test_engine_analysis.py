@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from liveness.engine import passive as engine_passive
-from liveness.engine.analysis import analyze_image, analyze_rgb
+from liveness.engine.analysis import analyze_image, analyze_rgb, load_rgb
 from liveness.engine.passive import PassiveModels, assess_passive, minifasnet_crop, minifasnet_crop_box
 from tests.engine_support import (
     HIGH_RESOLUTION,
@@ -102,6 +102,22 @@ def test_the_exif_orientation_is_applied_before_detection():
     analysis = analyze_image(content, with_passive=False)
     assert (analysis.width, analysis.height) == (480, 640)
     assert analysis.face_outcome == "one_face"
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "P"])
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_load_rgb_gives_the_oriented_rgb_pixels_whatever_the_mode_and_rotation(mode: str, orientation: int):
+    pixels = np.random.default_rng(orientation).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    image = Image.fromarray(pixels).convert(mode)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    image.save(out, format="PNG", exif=exif)
+    upright = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_270, 8: Image.Transpose.ROTATE_90}
+    expected = image.transpose(upright[orientation]) if orientation in upright else image
+    loaded = load_rgb(out.getvalue())
+    assert loaded.dtype == np.uint8
+    assert np.array_equal(loaded, np.asarray(expected.convert("RGB")))
 
 
 # --- quality ----------------------------------------------------------------------------------------

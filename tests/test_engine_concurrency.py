@@ -18,7 +18,8 @@ import pytest
 from django.conf import settings
 
 from liveness.engine import models as engine_models
-from tests.engine_support import BIDEN, OBAMA_FRONTAL
+from liveness.engine.match import face_descriptor
+from tests.engine_support import BIDEN, OBAMA_FRONTAL, synthetic_face
 from tests.helpers import require_testdata
 
 
@@ -57,6 +58,28 @@ def test_it_loads_the_models_once_when_many_threads_ask_at_the_same_time(
     assert len(loads) == 1
     assert len(seen) == 4
     assert all(models is seen[0] for models in seen)
+
+
+def test_face_descriptors_computed_in_parallel_threads_equal_the_serial_ones():
+    # No lock around the descriptor: one onnxruntime session's run() is thread-safe (dlib's network was not).
+    faces = [synthetic_face(seed) for seed in range(4)]
+    serial = [face_descriptor(image, face) for image, face in faces]
+    start = threading.Barrier(4)
+    differing: list[int] = []
+
+    def work(k: int) -> None:
+        start.wait()
+        for turn in range(5):
+            index = (k + turn) % len(faces)
+            if not (face_descriptor(*faces[index]) == serial[index]).all():
+                differing.append(index)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert differing == []
 
 
 # Run in a child process: an interpreter shared between threads can crash the process, not only err.

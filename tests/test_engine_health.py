@@ -13,6 +13,7 @@ from liveness.engine import engine_health
 from liveness.engine.mediapipe import MEDIAPIPE_FILES, SHIPPED_DIR
 from liveness.engine.models import (
     DLIB_FILES,
+    SHIPPED_DLIB_DIR,
     EngineConfigurationError,
     dlib_model_dir,
     load_models,
@@ -45,7 +46,7 @@ def garbage(path: Path, size: int = 4096) -> Path:
 
 def test_a_healthy_engine_reports_its_models():
     report = engine_health()
-    assert Path(report["dlib_model_dir"]).is_dir()
+    assert Path(report["dlib_model_dir"]) == SHIPPED_DLIB_DIR  # the converted descriptor shipped here
     assert Path(report["mediapipe_dir"]) == SHIPPED_DIR  # the files shipped with the project, by default
     assert report["passive_available"] == bool(report["passive_models"])
 
@@ -68,15 +69,23 @@ def test_a_missing_dlib_model_is_named_at_start_up_and_in_health(settings, tmp_p
         engine_health()
 
 
-def test_a_truncated_descriptor_model_is_a_clear_error(
+def test_a_truncated_descriptor_model_is_refused_at_load(
     settings, tmp_path: Path, real_dlib_dir: Path, fresh_models: None
 ):
     real = (real_dlib_dir / DLIB_FILES["face_recognition"]).read_bytes()
     (tmp_path / DLIB_FILES["face_recognition"]).write_bytes(real[: len(real) // 20])
     settings.LOCAL_ENGINE_DLIB_MODEL_DIR = str(tmp_path)
     assert model_file_problems() == []  # present and non-empty: only loading finds the damage
-    with pytest.raises(EngineConfigurationError, match=f"dlib model in {tmp_path} could not be loaded"):
+    path = re.escape(str(tmp_path / DLIB_FILES["face_recognition"]))
+    with pytest.raises(EngineConfigurationError, match=f"face descriptor model file {path} has sha256 .* refusing"):
         load_models()
+
+
+def test_a_copy_of_the_descriptor_elsewhere_is_used(settings, tmp_path: Path, real_dlib_dir: Path, fresh_models: None):
+    name = DLIB_FILES["face_recognition"]
+    (tmp_path / name).write_bytes((real_dlib_dir / name).read_bytes())
+    settings.LOCAL_ENGINE_DLIB_MODEL_DIR = str(tmp_path)
+    assert Path(engine_health()["dlib_model_dir"]) == tmp_path
 
 
 def test_an_empty_model_file_is_reported_at_start_up(settings, tmp_path: Path, fresh_models: None):

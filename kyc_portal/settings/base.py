@@ -264,7 +264,8 @@ LIVENESS_WORKFLOWS: dict[str, list[str]] = {
 # Local engine: model files. MediaPipe's face detection and mesh ship in liveness/engine/weights/mediapipe/
 # (sha256-checked at load); LOCAL_ENGINE_MEDIAPIPE_DIR may point at another folder with the same files.
 LOCAL_ENGINE_MEDIAPIPE_DIR = env.str("LOCAL_ENGINE_MEDIAPIPE_DIR", default="")
-# The face descriptor: LOCAL_ENGINE_DLIB_MODEL_DIR defaults to the face-recognition-models package.
+# The face descriptor (dlib's network converted to ONNX) ships in liveness/engine/weights/dlib_resnet/ (sha256-checked
+# at load); LOCAL_ENGINE_DLIB_MODEL_DIR may point at another folder with the same file.
 LOCAL_ENGINE_DLIB_MODEL_DIR = env.str("LOCAL_ENGINE_DLIB_MODEL_DIR", default="")
 # Passive presentation-attack models (MiniFASNet ONNX), comma-separated paths: by default the files shipped in
 # liveness/engine/weights/minifasnet/ (Apache-2.0, sha256 checked at load). An empty value turns passive

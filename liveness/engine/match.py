@@ -1,8 +1,14 @@
-"""Face match from dlib's 128-d face descriptors (the ResNet shipped in face-recognition-models).
+"""Face match from dlib's 128-d face descriptors (dlib's ResNet, converted to ONNX and run by onnxruntime).
 
 The network takes a 150x150 face chip that dlib aligns from five landmarks (both corners of each eye, the
-base of the nose). They come from the MediaPipe face mesh (:data:`MESH_FIVE_POINTS`), not from dlib's own
-5-point model run on the MediaPipe box: on shared/testdata's 60 genuine photos (169 same-person and 1,601
+base of the nose): ``dlib.get_face_chip(rgb, shape, size=150, padding=0.25)``, the chip dlib's own
+``compute_face_descriptor(rgb, shape, 0)`` cuts. The network itself runs in onnxruntime on one thread
+(``weights/dlib_resnet/``, converted by ``bench/convert_dlib_descriptor.py``): dlib's build here has no BLAS
+and took ~150 ms a face, the ONNX graph ~12 ms, with descriptors equal to dlib's within ~1e-6
+(``tests/test_engine_descriptor.py``).
+
+The five points come from the MediaPipe face mesh (:data:`MESH_FIVE_POINTS`), not from dlib's own 5-point
+model run on the MediaPipe box: on shared/testdata's 60 genuine photos (169 same-person and 1,601
 different-person pairs) the mesh points separate every pair (largest same-person distance 0.630, smallest
 different-person distance 0.634: EER 0), while dlib's 5-point model on the same boxes lets one
 different-person pair in at 0.614 below the largest same-person distance 0.625 (EER 0.06 %), and a dlib
@@ -22,7 +28,6 @@ means "same person" by the documented rule, whatever threshold a provider applie
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -40,10 +45,9 @@ MESH_FIVE_POINTS = (263, 362, 33, 133, 2)
 
 DECISION_DISTANCE = 0.6
 DESCRIPTOR_SIZE = 128
-
-# dlib's network object keeps each layer's output between calls, so two threads must not run it at once
-# (a threaded web server runs the sandbox simulators; a thread-pool worker could run checks in parallel).
-_network_lock = threading.Lock()
+#: dlib's face chip: 150x150 pixels, the face's five points mapped onto its template with 25 % padding.
+CHIP_SIDE = 150
+CHIP_PADDING = 0.25
 
 
 def alignment_shape(face: Face) -> Any:
@@ -56,15 +60,22 @@ def alignment_shape(face: Face) -> Any:
     return dlib.full_object_detection(dlib.rectangle(*face.box), points)
 
 
-def face_descriptor(rgb: np.ndarray, face: Face) -> np.ndarray:
-    """The 128-d descriptor of ``face`` (with its mesh landmarks) in ``rgb``.
+def face_chip(rgb: np.ndarray, face: Face) -> np.ndarray:
+    """dlib's aligned 150x150 RGB chip of ``face`` (uint8, height x width x 3), as dlib's descriptor cuts it."""
+    import dlib
 
-    dlib aligns and crops a 150x150 chip from the five points itself; no jitter (one pass).
+    return np.asarray(dlib.get_face_chip(rgb, alignment_shape(face), size=CHIP_SIDE, padding=CHIP_PADDING))
+
+
+def face_descriptor(rgb: np.ndarray, face: Face) -> np.ndarray:
+    """The 128-d descriptor of ``face`` (with its mesh landmarks) in ``rgb``: one pass, no jitter.
+
+    onnxruntime's ``run`` is thread-safe: no lock (tests/test_engine_concurrency.py).
     """
-    shape = alignment_shape(face)
-    models = load_models()
-    with _network_lock:
-        vector = models.face_recognition.compute_face_descriptor(rgb, shape, 0)
+    chip = face_chip(rgb, face)
+    tensor = np.ascontiguousarray(chip.transpose(2, 0, 1)[np.newaxis], dtype=np.float32)  # NCHW, RGB 0..255
+    session = load_models().descriptor
+    vector = session.run(None, {session.get_inputs()[0].name: tensor})[0][0]
     return np.asarray(vector, dtype=np.float64)
 
 

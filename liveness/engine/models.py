@@ -2,15 +2,15 @@
 
 Faces are found and landmarked by MediaPipe's BlazeFace detectors and 468-point face mesh (TFLite files
 shipped in ``weights/mediapipe/``, sha256-checked, or LOCAL_ENGINE_MEDIAPIPE_DIR; see mediapipe.py). Face
-match uses dlib's 128-d descriptor from the ``face-recognition-models`` package (or
-LOCAL_ENGINE_DLIB_MODEL_DIR), aligned on mesh points. The passive attack models (ONNX, shipped in
-``weights/``) are loaded by :mod:`.passive`. A missing or corrupt file raises EngineConfigurationError with
-the path and what to do, at first use and from the health check.
+match uses dlib's 128-d descriptor network converted to ONNX (``weights/dlib_resnet/``, sha256-checked, or
+LOCAL_ENGINE_DLIB_MODEL_DIR holding the same file), run by onnxruntime on the chip dlib aligns from mesh
+points (match.py). The passive attack models (ONNX, shipped in ``weights/``) are loaded by :mod:`.passive`.
+A missing or corrupt file raises EngineConfigurationError with the path and what to do, at first use and
+from the health check.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +21,16 @@ from django.conf import settings
 if TYPE_CHECKING:
     from .passive import PassiveModels
 
-#: dlib's files the engine loads: only the descriptor network (the face chip is aligned on mesh points,
-#: match.py). HOG detection and the 68-point model were replaced by MediaPipe.
-DLIB_FILES = {"face_recognition": "dlib_face_recognition_resnet_model_v1.dat"}
+#: dlib's files the engine loads: only the descriptor network, converted to ONNX from dlib's
+#: ``dlib_face_recognition_resnet_model_v1.dat`` by ``bench/convert_dlib_descriptor.py`` (the face chip is
+#: aligned on mesh points, match.py). HOG detection and the 68-point model were replaced by MediaPipe.
+DLIB_FILES = {"face_recognition": "dlib_face_recognition_resnet_model_v1.onnx"}
 #: What each dlib file is, in messages.
 DLIB_WHAT = {"face_recognition": "face descriptor"}
+#: The folder the descriptor ships in, and the converted file's sha256 (weights/dlib_resnet/SOURCE.md):
+#: checked at every load, a different file is refused.
+SHIPPED_DLIB_DIR = Path(__file__).resolve().parent / "weights" / "dlib_resnet"
+DESCRIPTOR_SHA256 = "598f8353697bcf48b405efd0c7ff6abc434612cd462352dbd15a1690fa7a7f20"
 
 
 class EngineConfigurationError(RuntimeError):
@@ -35,7 +40,7 @@ class EngineConfigurationError(RuntimeError):
 @dataclass(frozen=True)
 class LoadedModels:
     faces: Any  # mediapipe.FaceModels: detection and face mesh
-    face_recognition: Any  # dlib's 128-d descriptor network
+    descriptor: Any  # onnxruntime.InferenceSession of dlib's 128-d descriptor network (thread-safe)
 
     @property
     def passive(self) -> PassiveModels:
@@ -48,22 +53,13 @@ class LoadedModels:
 _lock = threading.Lock()
 _loaded: LoadedModels | None = None
 # Thread safety: the MediaPipe interpreters are pooled per call (mediapipe.FaceModels); an onnxruntime
-# session is thread-safe; the descriptor network has its own lock in match.py.
+# session (the passive models, the face descriptor) is thread-safe.
 
 
 def dlib_model_dir() -> Path:
+    """The folder of the face descriptor's ONNX file: LOCAL_ENGINE_DLIB_MODEL_DIR, or the one shipped here."""
     configured = getattr(settings, "LOCAL_ENGINE_DLIB_MODEL_DIR", "")
-    if configured:
-        return Path(configured)
-    # Locate the package's data without importing it: its __init__ needs pkg_resources, which
-    # recent setuptools no longer ships.
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise EngineConfigurationError(
-            "the face-recognition-models package is not installed; pip install face-recognition-models "
-            "or set LOCAL_ENGINE_DLIB_MODEL_DIR"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "models"
+    return Path(configured) if configured else SHIPPED_DLIB_DIR
 
 
 def mediapipe_dir() -> Path:
@@ -87,25 +83,44 @@ def load_models() -> LoadedModels:
         return _loaded
     with _lock:
         if _loaded is None:
-            import dlib
-
             from .mediapipe import FaceModels
 
             faces = FaceModels(mediapipe_dir())
-            model_dir = dlib_model_dir()
-            try:
-                recog = dlib.face_recognition_model_v1(
-                    _require_file(model_dir / DLIB_FILES["face_recognition"], DLIB_WHAT["face_recognition"])
-                )
-            except RuntimeError as exc:
-                if isinstance(exc, EngineConfigurationError):
-                    raise
-                raise EngineConfigurationError(f"dlib model in {model_dir} could not be loaded: {exc}") from exc
+            descriptor = _descriptor_session(dlib_model_dir() / DLIB_FILES["face_recognition"])
             from .passive import load_passive_models
 
             load_passive_models()  # loaded with the others (worker warm-up, configuration check)
-            _loaded = LoadedModels(faces, recog)
+            _loaded = LoadedModels(faces, descriptor)
     return _loaded
+
+
+def _descriptor_session(path: Path) -> Any:
+    """onnxruntime's session of the descriptor file at ``path``, refused unless its sha256 is the recorded one.
+
+    One intra-op thread, like the passive models: a check is one core's work, parallelism comes from workers.
+    """
+    import hashlib
+
+    import onnxruntime
+
+    what = DLIB_WHAT["face_recognition"]
+    try:
+        data = Path(_require_file(path, what)).read_bytes()
+    except OSError as exc:
+        raise EngineConfigurationError(f"{what} model file {path} could not be read: {exc}") from exc
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != DESCRIPTOR_SHA256:
+        raise EngineConfigurationError(
+            f"{what} model file {path} has sha256 {actual}, not the recorded {DESCRIPTOR_SHA256} "
+            f"(see {SHIPPED_DLIB_DIR / 'SOURCE.md'}): refusing to load it"
+        )
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        return onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise EngineConfigurationError(f"{what} model file {path} could not be loaded: {exc}") from exc
 
 
 def reset_models() -> None:
@@ -128,13 +143,9 @@ def model_file_problems() -> list[str]:
     from .passive import passive_file_problems
 
     problems = file_problems(mediapipe_dir())
-    try:
-        model_dir = dlib_model_dir()
-    except EngineConfigurationError as exc:
-        return [*problems, str(exc), *passive_file_problems()]
     for key, name in DLIB_FILES.items():
         what = DLIB_WHAT[key]
-        path = model_dir / name
+        path = dlib_model_dir() / name
         if not path.is_file():
             problems.append(f"{what} model file not found at {path}")
         elif path.stat().st_size == 0:
@@ -156,6 +167,12 @@ def health() -> dict[str, Any]:
     blank = np.zeros((64, 64, 3), dtype=np.uint8)
     for spec in (SHORT_RANGE, FULL_RANGE):  # the interpreters run: a blank image holds no face
         models.faces.detect(blank, spec)
+    from .match import CHIP_SIDE, DESCRIPTOR_SIZE
+
+    chip = np.zeros((1, 3, CHIP_SIDE, CHIP_SIDE), dtype=np.float32)
+    output = np.asarray(models.descriptor.run(None, {models.descriptor.get_inputs()[0].name: chip})[0])
+    if output.shape != (1, DESCRIPTOR_SIZE):
+        raise EngineConfigurationError(f"the face descriptor returned shape {output.shape}, not (1, {DESCRIPTOR_SIZE})")
     return {
         "mediapipe_dir": str(models.faces.directory),
         "dlib_model_dir": str(dlib_model_dir()),

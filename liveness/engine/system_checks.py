@@ -19,8 +19,9 @@ def engine_model_files_check(app_configs: Any = None, **kwargs: Any) -> list[Che
         Warning(
             f"local engine: {problem}",
             hint=(
-                "Restore liveness/engine/weights/mediapipe/ (or fix LOCAL_ENGINE_MEDIAPIPE_DIR), install "
-                "face-recognition-models (or fix LOCAL_ENGINE_DLIB_MODEL_DIR), or fix LOCAL_ENGINE_PASSIVE_MODELS."
+                "Restore liveness/engine/weights/mediapipe/ (or fix LOCAL_ENGINE_MEDIAPIPE_DIR), restore "
+                "liveness/engine/weights/dlib_resnet/ (or fix LOCAL_ENGINE_DLIB_MODEL_DIR), or fix "
+                "LOCAL_ENGINE_PASSIVE_MODELS."
             ),
             id="liveness.W101",
         )
