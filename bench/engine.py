@@ -9,9 +9,11 @@ every core). Measured:
   former dlib path, kept here as the baseline only: HOG detection on the same 1024-px copy (upsampled once
   when it finds nothing), the 68-point shape predictor, the same quality and passive steps on its box;
 - the same on the 480x640 live sample and on a 4352x2903 photo (detection on a 1024-px copy);
-- a local-provider check of each case kind: selfie, ID document + selfie, a 7-frame active series; the two
-  that compute face descriptors (ID + selfie, active) also with the former descriptor path — dlib's own
-  network on the same chip, kept here as the baseline only — swapped in for the same run;
+- a local-provider check of each case kind: selfie, ID document + selfie, a 7-frame active series (once on the
+  0.8-3.3 MP photos themselves, once on the same photos as the hosted page captures frames: within 1280x720,
+  JPEG quality 0.92); those that compute face descriptors (ID + selfie, active) also with the former
+  descriptor path — dlib's own network on the same chip, kept here as the baseline only — swapped in for the
+  same run;
 - model loading; the 128-d face descriptor (onnxruntime) against dlib's network on the same face, and the
   chip dlib cuts for it;
 - threads: two threads finding faces at once with the engine's pool of interpreter sets against one
@@ -157,6 +159,20 @@ def image(relative: str, role: str, index: int = 0, parameter: str = "") -> Evid
     return EvidenceImage(role, index, content, "image/jpeg", width, height, parameter)
 
 
+def camera_frame(relative: str, index: int, parameter: str) -> EvidenceImage:
+    """``relative`` as the hosted page captures a frame: within 1280x720 (its ``getUserMedia`` ideal), JPEG
+    quality 0.92 (its ``canvas.toBlob``), upright (a canvas has no EXIF)."""
+    import io
+
+    with Image.open(TESTDATA / relative) as opened:
+        upright = ImageOps.exif_transpose(opened).convert("RGB")
+    bound = (1280, 720) if upright.width >= upright.height else (720, 1280)
+    upright.thumbnail(bound, Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    upright.save(buffer, "JPEG", quality=92)
+    return EvidenceImage("frame", index, buffer.getvalue(), "image/jpeg", upright.width, upright.height, parameter)
+
+
 def provider_check(kind: str, images: list[EvidenceImage]) -> Callable[[], object]:
     provider = get_provider("local")
     request = CheckRequest(check_id=0, case_id="bench", kind=kind, images=images, threshold=0.5, timeout=60)
@@ -256,8 +272,11 @@ def run(repeat: int, all_cores: set[int] | None = None) -> list[dict[str, object
         "active check, 7 frames": provider_check(
             "active", [image(path, "frame", i, parameter) for i, (path, parameter) in enumerate(ACTIVE)]
         ),
+        "active check, 7 camera frames (within 1280x720, as the hosted page captures)": provider_check(
+            "active", [camera_frame(path, i, parameter) for i, (path, parameter) in enumerate(ACTIVE)]
+        ),
     }
-    with_descriptors = {"id_document + selfie check", "active check, 7 frames"}
+    with_descriptors = set(cases) - {"selfie check (local provider, 480x640)"}
     for name, func in cases.items():
         func()  # warm up
         new = p50(func, max(3, repeat // 2))
