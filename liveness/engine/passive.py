@@ -2,8 +2,8 @@
 exactly as its authors' reference code feeds it.
 
 - **MiniFASNet** (MiniFASNetV2 at crop scale 2.7, MiniFASNetV1SE at 4.0; default): the authors' ``CropImage``
-  rule (:func:`minifasnet_crop_box`), ``cv2.resize`` INTER_LINEAR to 80x80 (numpy transcription in
-  :mod:`.cvresize`), BGR, raw 0-255 float32, NCHW; softmax of 3 logits, class 1 = real; the two models'
+  rule (:func:`minifasnet_crop_box`), ``cv2.resize`` INTER_LINEAR to 80x80 (OpenCV itself, as the authors
+  ran it: no antialiasing), BGR, raw 0-255 float32, NCHW; softmax of 3 logits, class 1 = real; the two models'
   real-probabilities averaged.
 - **MiniFAS-128** (``LOCAL_ENGINE_MINIFAS128``, off by default: trained on CelebA-Spoof, non-commercial
   research terms): a square crop of side int(1.5 x the longer box side) centred on the box, reflected at the
@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 from django.conf import settings
 
-from .cvresize import pad_reflect_101, resize_area, resize_lanczos4, resize_linear
 from .models import EngineConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -252,7 +252,9 @@ def minifasnet_crop(rgb: np.ndarray, box: tuple[int, int, int, int], scale: floa
     height, width = rgb.shape[:2]
     (left, top, right, bottom), _ = minifasnet_crop_box(width, height, box, scale)
     crop = rgb[max(0, top) : bottom + 1, max(0, left) : right + 1]
-    return resize_linear(np.ascontiguousarray(crop), MINIFASNET_SIDE, MINIFASNET_SIDE)
+    return np.asarray(
+        cv2.resize(np.ascontiguousarray(crop), (MINIFASNET_SIDE, MINIFASNET_SIDE), interpolation=cv2.INTER_LINEAR)
+    )
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -292,13 +294,19 @@ def minifas128_crop(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarr
     height, width = rgb.shape[:2]
     (x, y, side), (pad_top, pad_bottom, pad_left, pad_right) = minifas128_crop_geometry(width, height, box)
     inside = rgb[max(0, y) : min(height, y + side), max(0, x) : min(width, x + side)]
-    square = pad_reflect_101(np.ascontiguousarray(inside), pad_top, pad_bottom, pad_left, pad_right)
+    square = cv2.copyMakeBorder(
+        np.ascontiguousarray(inside), pad_top, pad_bottom, pad_left, pad_right, cv2.BORDER_REFLECT_101
+    )
     ratio = float(MINIFAS128_SIDE) / side
     scaled = int(side * ratio)
-    resize = resize_lanczos4 if ratio > 1.0 else resize_area
-    resized = resize(square, scaled, scaled)
+    interpolation = cv2.INTER_LANCZOS4 if ratio > 1.0 else cv2.INTER_AREA
+    resized = cv2.resize(square, (scaled, scaled), interpolation=interpolation)
     short = MINIFAS128_SIDE - scaled  # float rounding can leave the side at 127: padded as the source does
-    return pad_reflect_101(resized, short // 2, short - short // 2, short // 2, short - short // 2)
+    return np.asarray(
+        cv2.copyMakeBorder(
+            resized, short // 2, short - short // 2, short // 2, short - short // 2, cv2.BORDER_REFLECT_101
+        )
+    )
 
 
 def minifas128_real_probability(rgb: np.ndarray, box: tuple[int, int, int, int], model: PassiveModel) -> float:
