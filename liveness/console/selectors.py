@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
@@ -26,6 +27,7 @@ from ..models import (
     ApprovalStatus,
     AuditEvent,
     Case,
+    CaseQuerySet,
     CaseStatus,
     Check,
     Decision,
@@ -414,3 +416,21 @@ def _case_deliveries() -> QuerySet[WebhookDelivery]:
     return WebhookDelivery.objects.only(
         *(f for f in _DELIVERY_ROW_FIELDS if not f.startswith(("partner", "case__")))
     ).order_by("-created_at", "-id")
+
+
+def queue_next_ids(filters: QueueFilters, *, user: User, after: Case, limit: int = 20) -> list[int]:
+    """The cases to open after ``after`` in the queue the operator came from: those needing review that
+    the filters match and nobody else holds, in queue order from the one after ``after``, then from the top
+    (the queue wraps around). ``after`` itself is never among them."""
+    matching = cast(CaseQuerySet, queue_filtered(filters, user=user))
+    waiting = (
+        matching.filter(status=CaseStatus.NEEDS_REVIEW)
+        .free_or_claimed_by(user, timezone.now())
+        .exclude(pk=after.pk)
+        .order_by("created_at", "id")
+    )
+    position = Cursor(NEEDS_REVIEW_BUCKET, after.created_at, after.pk)
+    later = list(_after(waiting, position).values_list("pk", flat=True)[:limit])
+    if len(later) < limit:
+        later += [pk for pk in waiting.values_list("pk", flat=True)[:limit] if pk not in later][: limit - len(later)]
+    return later
