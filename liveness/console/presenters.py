@@ -18,7 +18,7 @@ from typing import Any
 from django.contrib.auth.models import User
 
 from ..engine.match import DECISION_DISTANCE, similarity_from_distance
-from ..models import AuditEvent, Case, CaseStatus, Check, CheckStatus, Evidence, ProviderSetting
+from ..models import AuditEvent, Case, CaseStatus, Check, CheckStatus, Decision, Evidence, ProviderSetting
 from ..providers import UnknownProvider, get_provider
 from ..providers.details import Box, CheckDetail, Finding, ImageDetail, Openness, Passive, Pose, Quality, Size
 from ..providers.details import load as load_details
@@ -626,3 +626,29 @@ def timeline(events: Sequence[AuditEvent], *, gap: timedelta = VIEW_VISIT_GAP) -
             )
         )
     return entries
+
+
+# --- four-eyes approvals --------------------------------------------------------------------------------
+
+
+@dataclass
+class ApprovalRow:
+    """A pending override with what the second supervisor needs beside approve/refuse: the case's current
+    images, its checks' scores against their thresholds, and the finding behind the verdict overridden."""
+
+    decision: Decision
+    images: list[Evidence]
+    checks: list[CheckRow]
+    headline: ReasonBadge | None
+
+
+def approval_rows(
+    decisions: Sequence[Decision], *, current: Mapping[str, ProviderConfig | ProviderSetting]
+) -> list[ApprovalRow]:
+    rows = []
+    for decision in decisions:
+        case = decision.case
+        images = [e for e in case.evidence.all() if e.round == case.round and not e.is_purged]
+        checks = [c for c in case.checks.all() if c.round == case.round]
+        rows.append(ApprovalRow(decision, images, check_rows(checks, current=current), headline(case)))
+    return rows

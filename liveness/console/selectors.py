@@ -261,9 +261,14 @@ def case_for_live_panel(*, public_id: str | uuid.UUID) -> Case:
 
 
 def approvals_pending() -> list[Decision]:
+    """Overrides waiting for a second supervisor, with their cases' checks and images (shown beside them)."""
     return list(
         Decision.objects.filter(approval_status=ApprovalStatus.PENDING)
-        .select_related("case", "case__partner", "actor")
+        .select_related("case", "case__partner", "case__decided_by", "actor")
+        .prefetch_related(
+            Prefetch("case__checks", queryset=Check.objects.order_by("id")),
+            Prefetch("case__evidence", queryset=Evidence.objects.order_by("role", "index")),
+        )
         .order_by("created_at", "id")
     )
 

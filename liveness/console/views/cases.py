@@ -78,17 +78,15 @@ def reason_rule(case: Case) -> tuple[list[Verdict], str]:
     current = standing_verdict(case)
     needing = [v for v in OPERATOR_VERDICTS if reason_required(current_verdict=current, verdict=v)]
     labels = dict(DecisionForm.base_fields["verdict"].choices)  # type: ignore[attr-defined]
+    rule = "A reason is required when your verdict changes a standing live or spoof verdict, and for a resubmission."
     if current in (Verdict.LIVE, Verdict.SPOOF):
         by = case.decided_by.get_username() if case.decided_by else "the policy"
-        standing = f"The standing verdict is {Verdict(current).label.lower()} ({by}): changing it needs a reason"
+        standing = f"the standing verdict is {Verdict(current).label.lower()} ({by})"
     else:
         shown = Verdict(current).label.lower() if current else "none yet"
-        standing = f"There is no live or spoof verdict to change (automatic: {shown}): live or spoof need no reason"
-    text = (
-        f"{standing}; a resubmission always needs one. Here a reason is required for: "
-        + ", ".join(str(labels[v]).lower() for v in needing)
-        + "."
-    )
+        standing = f"no live or spoof verdict stands (automatic: {shown})"
+    required = " and ".join(str(labels[v]).lower() for v in needing)
+    text = f"{rule} Here {standing}, so a reason is required for: {required}."
     return needing, text
 
 
