@@ -43,7 +43,12 @@ def id_document_case(
             _image_entry("selfie", {"left": 100, "top": 50, "right": 220, "bottom": 200}),
         ],
         "components": {
-            "face_match": {"distance": distance, "similarity": similarity, "same_person": same, "decision_distance": 0.6}
+            "face_match": {
+                "distance": distance,
+                "similarity": similarity,
+                "same_person": same,
+                "decision_distance": 0.6,
+            }
         },
     }
     findings = () if same else (Finding("face_mismatch", f"distance {distance}", ("selfie", "id_front")),)

@@ -160,7 +160,7 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "can_view_deliveries": user.has_perm("liveness.view_webhookdelivery"),
         "can_redeliver": user.has_perm("liveness.change_webhookdelivery"),
         "decision_form": DecisionForm(initial={"expected_version": case.version, "open_next": True}),
-        "close_form": ReasonForm(),
+        "close_form": ReasonForm(auto_id="close_%s"),
         "review_form": ReviewForm(),
         "faces": face_context(user, case),
     }
@@ -310,7 +310,7 @@ def case_release(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @console_view("liveness.decide_case", methods=("POST",))
 def case_close_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     case = get_object_or_404(Case, public_id=public_id)
-    form = ReasonForm(request.POST)
+    form = ReasonForm(request.POST, auto_id="close_%s")
     if form.is_valid():
         try:
             case_close(case=case, actor=request.user, reason=form.cleaned_data["reason"])  # type: ignore[arg-type]
