@@ -352,6 +352,8 @@ class QueueRow:
     claimed_by: User | None
     claim_expires_at: datetime | None
     checks: list[Check]
+    #: The finding shown beside the verdict ("face mismatch": a mismatch is not a spoof), if any.
+    headline: ReasonBadge | None = None
 
 
 def queue_rows(cases: Sequence[Case], *, now: datetime, sla_minutes: int) -> list[QueueRow]:
@@ -368,6 +370,7 @@ def queue_rows(cases: Sequence[Case], *, now: datetime, sla_minutes: int) -> lis
                 claimed_by=case.claimed_by if active_claim else None,
                 claim_expires_at=case.claim_expires_at if active_claim else None,
                 checks=[c for c in case.checks.all() if c.round == case.round],
+                headline=headline(case),
             )
         )
     return rows
