@@ -25,3 +25,8 @@ SANDBOX_FAULTS = {}
 # The suite's cases use synthetic images with no face; the face-search tests turn the step on themselves.
 FACE_SEARCH_ENABLED = False
 SANDBOX_OUTCOMES = {}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A page loading several audited images at once (the case page's faces side by side) writes from several
+    # live-server threads together. SQLite's in-memory test database (shared cache) refuses a second writer
+    # outright ("database table is locked"); a file waits for the lock (WAL and the timeout from base.py).
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.mkdtemp(prefix="kyc-test-db-")) / "test.sqlite3")}  # noqa: F405

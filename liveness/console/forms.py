@@ -113,6 +113,8 @@ class DecisionForm(forms.Form):
         min_value=1,
         error_messages={"required": "the page is out of date: reload it and decide again"},
     )
+    # Decide-and-open-next (the default): after deciding, the next case of the operator's queue opens.
+    open_next = forms.BooleanField(required=False, label="Then open the next case")
 
 
 class ReviewForm(forms.Form):

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
 
-from ..models import Case, CaseStatus, Check, CheckStatus, Evidence, ProviderSetting
+from ..engine.match import DECISION_DISTANCE, similarity_from_distance
+from ..models import AuditEvent, Case, CaseStatus, Check, CheckStatus, Decision, Evidence, ProviderSetting
 from ..providers import UnknownProvider, get_provider
 from ..providers.details import Box, CheckDetail, Finding, ImageDetail, Openness, Passive, Pose, Quality, Size
 from ..providers.details import load as load_details
 from ..services.providers import ProviderConfig
+from ..vocabulary import FINDINGS
 
 PROVIDER_COLOURS = 6  # distinct box colours in the stylesheet (.prov-0 … .prov-5)
 
@@ -80,6 +82,29 @@ class FaceBox:
     colour: int
     label: str
     is_main: bool = False
+    #: Row of the label inside the box (0 at its top edge): labels of boxes that start close together are
+    #: stacked so no label hides another.
+    label_row: int = 0
+
+
+#: Two labels clash when their boxes start closer than this (percent of the image) in both directions.
+LABEL_CLASH_TOP_PCT = 8.0
+LABEL_CLASH_LEFT_PCT = 30.0
+LABEL_ROWS = 6  # rows the stylesheet places (.lr-0 … .lr-5)
+
+
+def stack_labels(boxes: Sequence[FaceBox]) -> list[FaceBox]:
+    """The boxes with a label row each, so that labels of boxes starting near one another never overlap."""
+    placed: list[FaceBox] = []
+    for box in sorted(boxes, key=lambda b: (b.top, b.left)):
+        taken = {
+            other.label_row
+            for other in placed
+            if abs(other.top - box.top) < LABEL_CLASH_TOP_PCT and abs(other.left - box.left) < LABEL_CLASH_LEFT_PCT
+        }
+        row = next(r for r in range(len(placed) + 1) if r not in taken)
+        placed.append(replace(box, label_row=min(row, LABEL_ROWS - 1)))
+    return placed
 
 
 @dataclass
@@ -258,6 +283,8 @@ def evidence_views(*, evidence: Sequence[Evidence], checks: Sequence[Check], kin
                 if box is not None:
                     view.boxes.append(box)
             view.observations.append(observation(check.provider, image))
+    for view in views.values():
+        view.boxes = stack_labels(view.boxes)
     return [views[e.pk] for e in evidence]
 
 
@@ -325,6 +352,8 @@ class QueueRow:
     claimed_by: User | None
     claim_expires_at: datetime | None
     checks: list[Check]
+    #: The finding shown beside the verdict ("face mismatch": a mismatch is not a spoof), if any.
+    headline: ReasonBadge | None = None
 
 
 def queue_rows(cases: Sequence[Case], *, now: datetime, sla_minutes: int) -> list[QueueRow]:
@@ -341,6 +370,7 @@ def queue_rows(cases: Sequence[Case], *, now: datetime, sla_minutes: int) -> lis
                 claimed_by=case.claimed_by if active_claim else None,
                 claim_expires_at=case.claim_expires_at if active_claim else None,
                 checks=[c for c in case.checks.all() if c.round == case.round],
+                headline=headline(case),
             )
         )
     return rows
@@ -384,4 +414,244 @@ def check_rows(checks: Sequence[Check], *, current: Mapping[str, ProviderConfig 
                 detail_problems=detail.contract_problems,
             )
         )
+    return rows
+
+
+# --- faces side by side ---------------------------------------------------------------------------------
+
+
+def face_pixel_box(evidence: Evidence, checks: Sequence[Check], *, kind: str) -> list[int]:
+    """The main face of ``evidence`` as [left, top, right, bottom] in the stored image's pixels, from the
+    first settled check of its round that placed one; [] when none did (the crop is then the whole image)."""
+    for check in checks:
+        if check.status != CheckStatus.SUCCEEDED or check.round != evidence.round:
+            continue
+        for image in load_details(check.details, kind=kind).images:
+            if (image.role, image.index or 0) != (evidence.role, evidence.index):
+                continue
+            boxed = [face.box for face in image.faces or [] if face.box is not None]
+            box = image.main_face.box if image.main_face is not None and image.main_face.box else None
+            box = box or (boxed[0] if len(boxed) == 1 else None)
+            if box is None:
+                continue
+            size = image.image or Size()
+            sx = evidence.width / size.width if size.width else 1.0
+            sy = evidence.height / size.height if size.height else 1.0
+            return [round(box.left * sx), round(box.top * sy), round(box.right * sx), round(box.bottom * sy)]
+    return []
+
+
+@dataclass(frozen=True)
+class FacePair:
+    """Two faces shown side by side with the provider's match between them, in words."""
+
+    provider: str
+    left: Evidence
+    left_label: str
+    right: Evidence
+    right_label: str
+    similarity: float | None
+    same_person: bool | None
+    #: The similarity at the same-person distance (0.50 by construction, engine/match.py).
+    threshold: float
+
+    @property
+    def words(self) -> str:
+        if self.similarity is None:
+            return "no match score"
+        verdict = "same person" if self.same_person else "different people"
+        return f"{verdict}: {self.similarity:.2f}, threshold {self.threshold:.2f}"
+
+
+def _evidence_label(evidence: Evidence) -> str:
+    if evidence.role == "frame":
+        return f"frame {evidence.index + 1}" + (f" ({evidence.face_parameter})" if evidence.face_parameter else "")
+    return "document portrait" if evidence.role == "id_front" else evidence.get_role_display().lower()
+
+
+def face_pairs(*, evidence: Sequence[Evidence], checks: Sequence[Check], kind: str) -> list[FacePair]:
+    """The selfie beside the document portrait (ID cases), the first frame beside each other frame (active
+    cases), with every provider's match that compared them. Only the current round's images and checks."""
+    threshold = similarity_from_distance(DECISION_DISTANCE)
+    by_slot = {(e.role, e.index): e for e in evidence if not e.is_purged}
+    settled = [c for c in checks if c.status == CheckStatus.SUCCEEDED]
+    pairs: list[FacePair] = []
+    if kind == "id_document":
+        selfie, portrait = by_slot.get(("selfie", 0)), by_slot.get(("id_front", 0))
+        if selfie is None or portrait is None:
+            return []
+        for check in settled:
+            match = load_details(check.details, kind=kind).components.get("face_match")
+            if not isinstance(match, Mapping) or not isinstance(match.get("similarity"), int | float):
+                continue
+            same = match.get("same_person")
+            pairs.append(
+                FacePair(
+                    provider=check.provider,
+                    left=selfie,
+                    left_label="selfie",
+                    right=portrait,
+                    right_label="document portrait",
+                    similarity=float(match["similarity"]),
+                    same_person=same if isinstance(same, bool) else float(match["similarity"]) >= threshold,
+                    threshold=threshold,
+                )
+            )
+        if not pairs:
+            pairs.append(FacePair("", selfie, "selfie", portrait, "document portrait", None, None, threshold))
+        return pairs
+    if kind == "active":
+        frames = sorted((e for e in by_slot.values() if e.role == "frame"), key=lambda e: e.index)
+        if len(frames) < 2:
+            return []
+        first = frames[0]
+        distances: dict[int, tuple[str, float | None]] = {}
+        for check in settled:
+            identity = load_details(check.details, kind=kind).identity
+            if identity is None:
+                continue
+            for pair in identity.extra.get("pairs") or []:
+                names = pair.get("frames") if isinstance(pair, Mapping) else None
+                distance = pair.get("distance") if isinstance(pair, Mapping) else None
+                if not isinstance(names, list) or not isinstance(distance, int | float) or len(names) != 2:
+                    continue
+                if f"frame {first.index}" in names:
+                    other = next(n for n in names if n != f"frame {first.index}") if names[0] != names[1] else ""
+                    index = other.removeprefix("frame ")
+                    if index.isdigit():
+                        distances.setdefault(int(index), (check.provider, float(distance)))
+        for frame in frames[1:]:
+            provider, distance = distances.get(frame.index, ("", None))
+            similarity = similarity_from_distance(distance) if distance is not None else None
+            pairs.append(
+                FacePair(
+                    provider=provider,
+                    left=first,
+                    left_label=_evidence_label(first),
+                    right=frame,
+                    right_label=_evidence_label(frame),
+                    similarity=similarity,
+                    same_person=distance <= DECISION_DISTANCE if distance is not None else None,
+                    threshold=threshold,
+                )
+            )
+    return pairs
+
+
+# --- reasons and the headline ---------------------------------------------------------------------------
+
+#: Reason codes that are not findings (liveness/policy.py), in plain words.
+_OTHER_REASONS = {
+    "below_threshold": "a score is below its provider's threshold",
+    "borderline": "a score is within its provider's review margin",
+    "not_assessed": "a provider could not assess the images",
+    "provider_error": "a provider failed",
+    "providers_disagree": "the providers disagree",
+}
+#: Findings that name what is wrong better than the verdict: shown in its place (a mismatch is not a spoof).
+HEADLINE_FINDINGS = ("face_mismatch", "identity_mismatch", "blocklisted_face", "repeat_face")
+
+
+@dataclass(frozen=True)
+class ReasonBadge:
+    code: str
+    label: str  # "face mismatch"
+    meaning: str
+
+    @property
+    def is_mismatch(self) -> bool:
+        return self.code in ("face_mismatch", "identity_mismatch")
+
+
+def reason_badges(codes: Sequence[str] | None) -> list[ReasonBadge]:
+    return [
+        ReasonBadge(code, code.replace("_", " "), FINDINGS.get(code) or _OTHER_REASONS.get(code, ""))
+        for code in dict.fromkeys(c for c in codes or [] if isinstance(c, str))
+    ]
+
+
+def headline(case: Case) -> ReasonBadge | None:
+    """The finding to show in the verdict's place ("face mismatch", not "spoof"), or None."""
+    badges = {b.code: b for b in reason_badges(case.reason_codes)}
+    return next((badges[code] for code in HEADLINE_FINDINGS if code in badges), None)
+
+
+# --- the timeline ---------------------------------------------------------------------------------------
+
+#: Looks at images by one person with less than this between them are one visit: one line in the timeline.
+VIEW_VISIT_GAP = timedelta(minutes=10)
+
+
+@dataclass
+class TimelineEntry:
+    event: AuditEvent
+    summary: list[tuple[str, str]] = field(default_factory=list)
+    #: For a visit: every ``evidence.viewed`` event of it, the first one being ``event``.
+    views: list[AuditEvent] = field(default_factory=list)
+    reasons: list[ReasonBadge] = field(default_factory=list)
+
+    @property
+    def last_at(self) -> datetime:
+        return self.views[-1].created_at if self.views else self.event.created_at
+
+    @property
+    def images(self) -> str:
+        """ "selfie (2), id_front, selfie face (3)" for a visit."""
+        counts: dict[str, int] = {}
+        for view in self.views:
+            data = view.data if isinstance(view.data, Mapping) else {}
+            name = str(data.get("role", "image")) + (" face" if data.get("crop") else "")
+            counts[name] = counts.get(name, 0) + 1
+        return ", ".join(f"{name} ({n})" if n > 1 else name for name, n in counts.items())
+
+
+def timeline(events: Sequence[AuditEvent], *, gap: timedelta = VIEW_VISIT_GAP) -> list[TimelineEntry]:
+    """The case's audit trail for the page: each person's looks at images grouped into visits (one line,
+    placed at the visit's first look, expandable), every other event on its own line."""
+    entries: list[TimelineEntry] = []
+    visits: dict[object, TimelineEntry] = {}
+    for event in events:
+        if event.action == "evidence.viewed":
+            who = event.actor_id or event.actor_label
+            visit = visits.get(who)
+            if visit is not None and event.created_at - visit.last_at <= gap:
+                visit.views.append(event)
+                continue
+            visits[who] = TimelineEntry(event=event, views=[event])
+            entries.append(visits[who])
+            continue
+        codes = event.data.get("codes") if isinstance(event.data, Mapping) else None
+        entries.append(
+            TimelineEntry(
+                event=event,
+                summary=event_summary(event.data),
+                reasons=[b for b in reason_badges(codes) if b.code in HEADLINE_FINDINGS] if codes else [],
+            )
+        )
+    return entries
+
+
+# --- four-eyes approvals --------------------------------------------------------------------------------
+
+
+@dataclass
+class ApprovalRow:
+    """A pending override with what the second supervisor needs beside approve/refuse: the case's current
+    images, its checks' scores against their thresholds, and the finding behind the verdict overridden."""
+
+    decision: Decision
+    images: list[Evidence]
+    checks: list[CheckRow]
+    headline: ReasonBadge | None
+
+
+def approval_rows(
+    decisions: Sequence[Decision], *, current: Mapping[str, ProviderConfig | ProviderSetting]
+) -> list[ApprovalRow]:
+    rows = []
+    for decision in decisions:
+        case = decision.case
+        images = [e for e in case.evidence.all() if e.round == case.round and not e.is_purged]
+        checks = [c for c in case.checks.all() if c.round == case.round]
+        rows.append(ApprovalRow(decision, images, check_rows(checks, current=current), headline(case)))
     return rows

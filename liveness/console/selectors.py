@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
@@ -26,6 +27,7 @@ from ..models import (
     ApprovalStatus,
     AuditEvent,
     Case,
+    CaseQuerySet,
     CaseStatus,
     Check,
     Decision,
@@ -259,9 +261,14 @@ def case_for_live_panel(*, public_id: str | uuid.UUID) -> Case:
 
 
 def approvals_pending() -> list[Decision]:
+    """Overrides waiting for a second supervisor, with their cases' checks and images (shown beside them)."""
     return list(
         Decision.objects.filter(approval_status=ApprovalStatus.PENDING)
-        .select_related("case", "case__partner", "actor")
+        .select_related("case", "case__partner", "case__decided_by", "actor")
+        .prefetch_related(
+            Prefetch("case__checks", queryset=Check.objects.order_by("id")),
+            Prefetch("case__evidence", queryset=Evidence.objects.order_by("role", "index")),
+        )
         .order_by("created_at", "id")
     )
 
@@ -414,3 +421,21 @@ def _case_deliveries() -> QuerySet[WebhookDelivery]:
     return WebhookDelivery.objects.only(
         *(f for f in _DELIVERY_ROW_FIELDS if not f.startswith(("partner", "case__")))
     ).order_by("-created_at", "-id")
+
+
+def queue_next_ids(filters: QueueFilters, *, user: User, after: Case, limit: int = 20) -> list[int]:
+    """The cases to open after ``after`` in the queue the operator came from: those needing review that
+    the filters match and nobody else holds, in queue order from the one after ``after``, then from the top
+    (the queue wraps around). ``after`` itself is never among them."""
+    matching = cast(CaseQuerySet, queue_filtered(filters, user=user))
+    waiting = (
+        matching.filter(status=CaseStatus.NEEDS_REVIEW)
+        .free_or_claimed_by(user, timezone.now())
+        .exclude(pk=after.pk)
+        .order_by("created_at", "id")
+    )
+    position = Cursor(NEEDS_REVIEW_BUCKET, after.created_at, after.pk)
+    later = list(_after(waiting, position).values_list("pk", flat=True)[:limit])
+    if len(later) < limit:
+        later += [pk for pk in waiting.values_list("pk", flat=True)[:limit] if pk not in later][: limit - len(later)]
+    return later

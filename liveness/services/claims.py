@@ -143,10 +143,16 @@ def queue_take_next(*, user: User, candidates: int = 20) -> Case | None:
     mine = waiting.claimed_by(user, now).first()
     if mine is not None:
         return mine
-    for case_id in list(waiting.free(now).values_list("pk", flat=True)[:candidates]):
+    return claim_first(user=user, case_ids=list(waiting.free(now).values_list("pk", flat=True)[:candidates]))
+
+
+def claim_first(*, user: User, case_ids: Sequence[int]) -> Case | None:
+    """Claim the first of ``case_ids`` that ``user`` can have (free, or theirs already) and return it; a case
+    lost to a faster colleague, or decided meanwhile, is skipped. None when none of them could be had."""
+    for case_id in case_ids:
         try:
             return case_claim(case=Case.objects.get(pk=case_id), user=user)
-        except ClaimError:
+        except (ClaimError, Case.DoesNotExist):
             continue
     return None
 

@@ -87,6 +87,12 @@ def standing_verdict(case: Case) -> str:
     return case.final_verdict or case.auto_verdict
 
 
+def reason_required(*, current_verdict: str, verdict: str) -> bool:
+    """A reason is required to change a standing live/spoof verdict (the final one, else the automatic one)
+    and to ask for a resubmission. Deciding a case whose only verdict is "needs review" needs none."""
+    return verdict == Verdict.RESUBMIT or (current_verdict in STANDING_VERDICTS and verdict != current_verdict)
+
+
 def needs_four_eyes(*, current_verdict: str, verdict: str) -> bool:
     """Configured as FOUR_EYES_RULES, "from:to" pairs of current final verdict (human or automatic) -> new."""
     if not settings.FOUR_EYES_ENABLED:
@@ -171,7 +177,7 @@ def decision_record(
         if locked.status == CaseStatus.DECIDED and locked.final_verdict == verdict:
             raise DecisionConflict("the case already has this verdict", "no_change")
         is_override = current in STANDING_VERDICTS and verdict != current
-        if (is_override or verdict == Verdict.RESUBMIT) and not reason:
+        if reason_required(current_verdict=current, verdict=verdict) and not reason:
             by = locked.decided_by.get_username() if locked.decided_by_id and locked.decided_by else "the policy"
             raise DecisionError(
                 f"a reason is required to change the current verdict ({current}, decided by {by})"

@@ -61,7 +61,8 @@ def test_an_operator_overrides_a_spoof_and_another_supervisor_approves_it(
     page.click("#decide-button")
     _expect(page, "#decide .error", "a reason is required")
     page.check("input[name=verdict][value=live]")
-    page.fill("textarea[name=reason]", "Customer re-verified on a video call; print artefacts absent.")
+    page.fill("#decision-form textarea[name=reason]", "Customer re-verified on a video call; print artefacts absent.")
+    page.uncheck("input[name=open_next]")  # stay on the case to see it wait (the default opens the next one)
     page.click("#decide-button")
     _expect(page, "#pending-approval", "Override awaiting approval")
     assert page.locator("#approve-button").count() == 0  # an operator cannot approve

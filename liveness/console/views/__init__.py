@@ -2,7 +2,16 @@
 
 from .accuracy import accuracy_export, accuracy_page
 from .approvals import approval_approve, approval_list, approval_refuse
-from .cases import case_claim, case_close_view, case_decide, case_detail, case_live, case_release, evidence_image
+from .cases import (
+    case_claim,
+    case_close_view,
+    case_decide,
+    case_detail,
+    case_live,
+    case_next,
+    case_release,
+    evidence_image,
+)
 from .dashboard import dashboard
 from .providers import provider_setting_change, provider_settings
 from .queue import case_export, case_list, queue_bulk, queue_take_next
@@ -22,6 +31,7 @@ __all__ = [
     "case_export",
     "case_list",
     "case_live",
+    "case_next",
     "case_release",
     "case_upload",
     "dashboard",

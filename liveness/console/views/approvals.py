@@ -7,25 +7,35 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 
 from ...models import Decision
 from ...services import ServiceError, decision_approve, decision_refuse
-from .. import selectors
+from ...services.providers import provider_config
+from .. import presenters, selectors
 from ..access import console_view, safe_next, service_error_shown
 from ..forms import ReviewForm
 
 
 @console_view("liveness.approve_override")
 def approval_list(request: HttpRequest) -> HttpResponse:
-    return render(
+    pending = selectors.approvals_pending()
+    providers = {c.provider for d in pending for c in d.case.checks.all()}
+    current = {provider: provider_config(provider) for provider in providers}
+    response = render(
         request,
         "console/approvals.html",
         {
-            "pending": selectors.approvals_pending(),
+            "pending": pending,
+            "rows": presenters.approval_rows(pending, current=current),
+            "can_view_evidence": request.user.has_perm("liveness.view_evidence"),
             "recent": selectors.approvals_recent(),
             "review_form": ReviewForm(),
         },
     )
+    # The images and scores of people's cases: no shared or back-button cache may keep a copy.
+    patch_cache_control(response, no_store=True, private=True)
+    return response
 
 
 def _review(request: HttpRequest, decision_id: int, *, approve: bool) -> HttpResponse:

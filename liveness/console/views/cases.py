@@ -15,14 +15,17 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
 from ... import storage
-from ...models import ApprovalStatus, AuditEvent, Case, CaseStatus, Evidence, ProviderSetting
+from ...models import ApprovalStatus, AuditEvent, Case, CaseStatus, Evidence, ProviderSetting, Verdict
 from ...services import ServiceError, audit_record, case_close, claims, decision_record
+from ...services.decisions import OPERATOR_VERDICTS, reason_required, standing_verdict
 from ...services.providers import provider_config
 from ...storage import EvidenceUnavailable
 from .. import presenters, selectors
 from ..access import console_view, service_error_shown
 from ..faces import face_context
-from ..forms import DecisionForm, ReasonForm, ReviewForm
+from ..forms import DecisionForm, QueueFilterForm, ReasonForm, ReviewForm
+from ..selectors import QueueFilters
+from .queue import QUEUE_SESSION_KEY
 
 #: While a case is in these statuses its checks are still running: the live panel keeps polling.
 RUNNING_STATUSES = (CaseStatus.RECEIVED, CaseStatus.PROCESSING)
@@ -53,6 +56,8 @@ def _live_context(case: Case) -> dict[str, Any]:
         "total": len(current),
         "progress_pct": round(100 * settled / len(current)) if current else 0,
         "poll_seconds": settings.CONSOLE_POLL_SECONDS,
+        "headline": presenters.headline(case),
+        "reason_badges": presenters.reason_badges(case.reason_codes),
     }
 
 
@@ -65,6 +70,43 @@ def _review_events(events: list[AuditEvent]) -> dict[int, AuditEvent]:
             if isinstance(decision_id, int):
                 found[decision_id] = event
     return found
+
+
+def reason_rule(case: Case) -> tuple[list[Verdict], str]:
+    """The verdicts that need a reason on this case, and the rule in words, both from the service's rule
+    (services.decisions.reason_required) applied to the case's standing verdict."""
+    current = standing_verdict(case)
+    needing = [v for v in OPERATOR_VERDICTS if reason_required(current_verdict=current, verdict=v)]
+    labels = dict(DecisionForm.base_fields["verdict"].choices)  # type: ignore[attr-defined]
+    rule = "A reason is required when your verdict changes a standing live or spoof verdict, and for a resubmission."
+    if current in (Verdict.LIVE, Verdict.SPOOF):
+        by = case.decided_by.get_username() if case.decided_by else "the policy"
+        standing = f"the standing verdict is {Verdict(current).label.lower()} ({by})"
+    else:
+        shown = Verdict(current).label.lower() if current else "none yet"
+        standing = f"no live or spoof verdict stands (automatic: {shown})"
+    required = " and ".join(str(labels[v]).lower() for v in needing)
+    text = f"{rule} Here {standing}, so a reason is required for: {required}."
+    return needing, text
+
+
+def _queue_filters(request: HttpRequest) -> QueueFilters:
+    """The filters of the queue page the operator last looked at (decide-and-open-next stays in it)."""
+    params = request.session.get(QUEUE_SESSION_KEY)
+    if not isinstance(params, dict) or not params:
+        return QueueFilters()
+    return QueueFilterForm(params, partners=selectors.partners_for_filter()).filters()
+
+
+def _open_next(request: HttpRequest, after: Case) -> HttpResponse:
+    """Claim and open the next case of the operator's queue after ``after``; the queue when none is left."""
+    user: User = request.user  # type: ignore[assignment]
+    candidates = selectors.queue_next_ids(_queue_filters(request), user=user, after=after)
+    following = claims.claim_first(user=user, case_ids=candidates)
+    if following is None:
+        messages.info(request, "Nothing else in your queue needs review right now.")
+        return redirect("case_list")
+    return redirect("case_detail", public_id=following.public_id)
 
 
 def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
@@ -85,6 +127,7 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
     pending = next((d for d in decisions if d.approval_status == ApprovalStatus.PENDING), None)
     holder_id = case.claim_holder_id(now)
     can_decide = user.has_perm("liveness.decide_case")
+    reason_verdicts, reason_text = reason_rule(case)
     return {
         **_live_context(case),
         "images": current_views,
@@ -97,7 +140,14 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "can_review_pending": (
             pending is not None and user.has_perm("liveness.approve_override") and pending.actor_id != user.pk
         ),
-        "events": [(e, presenters.event_summary(e.data)) for e in events],
+        "timeline": presenters.timeline(events),
+        "face_pairs": presenters.face_pairs(
+            evidence=[e for e in evidence if e.round == case.round],
+            checks=[c for c in checks if c.round == case.round],
+            kind=case.kind,
+        ),
+        "reason_verdicts": reason_verdicts,
+        "reason_text": reason_text,
         "can_decide": can_decide and case.status in (CaseStatus.NEEDS_REVIEW, CaseStatus.DECIDED),
         "can_claim": can_decide and case.status in claims.CLAIMABLE_STATUSES,
         "can_close": can_decide and case.can_transition(CaseStatus.CLOSED),
@@ -109,8 +159,8 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "deliveries": list(case.webhook_deliveries.all()),
         "can_view_deliveries": user.has_perm("liveness.view_webhookdelivery"),
         "can_redeliver": user.has_perm("liveness.change_webhookdelivery"),
-        "decision_form": DecisionForm(initial={"expected_version": case.version}),
-        "close_form": ReasonForm(),
+        "decision_form": DecisionForm(initial={"expected_version": case.version, "open_next": True}),
+        "close_form": ReasonForm(auto_id="close_%s"),
         "review_form": ReviewForm(),
         "faces": face_context(user, case),
     }
@@ -210,10 +260,13 @@ def case_decide(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 # The case moved on since the page was drawn: nothing changed; show its current state.
                 return redirect("case_detail", public_id=public_id)
         else:
+            short = str(case.public_id)[:8]
             if decision.approval_status == ApprovalStatus.PENDING:
-                messages.info(request, "Override recorded: it waits for another supervisor's approval.")
+                messages.info(request, f"Override recorded: it waits for another supervisor's approval (case {short}).")
             else:
-                messages.success(request, f"Decision recorded: {decision.get_verdict_display().lower()}.")
+                messages.success(request, f"Decision recorded: {decision.get_verdict_display().lower()}. Case {short}.")
+            if form.cleaned_data.get("open_next"):
+                return _open_next(request, case)
             return redirect("case_detail", public_id=public_id)
     # Re-shown with the version the page now has, so the operator decides on what they see.
     data = request.POST.copy()
@@ -235,6 +288,16 @@ def case_claim(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 
 
 @console_view("liveness.decide_case", methods=("POST",))
+def case_next(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Skip to the next case of the operator's queue, giving up one's own claim on this one."""
+    case = get_object_or_404(Case, public_id=public_id)
+    user: User = request.user  # type: ignore[assignment]
+    if case.claim_holder_id() == user.pk:
+        claims.case_release(case=case, user=user)
+    return _open_next(request, case)
+
+
+@console_view("liveness.decide_case", methods=("POST",))
 def case_release(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     case = get_object_or_404(Case, public_id=public_id)
     if claims.case_release(case=case, user=request.user):  # type: ignore[arg-type]
@@ -247,7 +310,7 @@ def case_release(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @console_view("liveness.decide_case", methods=("POST",))
 def case_close_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     case = get_object_or_404(Case, public_id=public_id)
-    form = ReasonForm(request.POST)
+    form = ReasonForm(request.POST, auto_id="close_%s")
     if form.is_valid():
         try:
             case_close(case=case, actor=request.user, reason=form.cleaned_data["reason"])  # type: ignore[arg-type]

@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from PIL import Image, ImageOps
 
-from ...models import BlocklistEntry, Case, FaceTemplate
+from ...models import BlocklistEntry, Case, Check, Evidence, FaceTemplate
 from ...services.faces import FaceListError, blocklist_add, blocklist_remove
+from .. import presenters
 from ..access import console_view, safe_next
 from ..forms import ReasonForm
 from .cases import _render_case, evidence_viewed
@@ -61,6 +62,23 @@ def face_crop(request: HttpRequest, public_id: uuid.UUID, template_id: int) -> H
     if isinstance(content, HttpResponse):
         return content
     response = HttpResponse(_crop(content, list(template.box or [])), content_type="image/jpeg")
+    response["Cache-Control"] = "no-store, private"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@console_view("liveness.view_case", "liveness.view_evidence")
+def evidence_face(request: HttpRequest, public_id: uuid.UUID, evidence_id: int) -> HttpResponse:
+    """The main face of one image, cropped where a provider's check placed it (the whole image, small, where
+    none did); audited like every look at an image. For the case page's faces side by side."""
+    evidence = get_object_or_404(Evidence.objects.select_related("case"), pk=evidence_id, case__public_id=public_id)
+    checks = list(Check.objects.filter(case_id=evidence.case_id, round=evidence.round).order_by("id"))
+    box = presenters.face_pixel_box(evidence, checks, kind=evidence.case.kind)
+    content = evidence_viewed(request, evidence, crop="face")
+    if isinstance(content, HttpResponse):
+        return content
+    response = HttpResponse(_crop(content, box), content_type="image/jpeg")
     response["Cache-Control"] = "no-store, private"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

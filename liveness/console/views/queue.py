@@ -23,6 +23,9 @@ from ..access import console_view, safe_next, service_error_shown
 from ..forms import BulkForm, QueueFilterForm
 from ..selectors import Cursor, QueueFilters
 
+#: Session key of the queue's filters as last shown: the case page's decide-and-open-next stays in that queue.
+QUEUE_SESSION_KEY = "console_queue_filters"
+
 
 def _filter_params(request: HttpRequest) -> dict[str, str]:
     """The queue's filter parameters as given (for page links and the export link)."""
@@ -38,6 +41,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
     page = selectors.queue_page(filters, cursor=cursor, user=request.user)  # type: ignore[arg-type]
     now = timezone.now()
     params = _filter_params(request)
+    if request.session.get(QUEUE_SESSION_KEY) != params:
+        request.session[QUEUE_SESSION_KEY] = params
     can_bulk = request.user.has_perm("liveness.assign_case")
     context: dict[str, Any] = {
         "form": form,
