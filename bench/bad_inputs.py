@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from PIL import Image
@@ -428,8 +428,8 @@ def clients() -> tuple[Any, Any]:
     from liveness.roles import role_assign
     from liveness.services.api_keys import api_key_create
 
-    rates: dict[str, str] = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]}
-    rates.update(partner="100000/minute", partner_submit="100000/minute")
+    configured = cast(dict[str, str], settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"])
+    rates = {**configured, "partner": "100000/minute", "partner_submit": "100000/minute"}
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     partner = Partner.objects.create(name="Corpus", slug="corpus", webhook_secret="whsec_corpus-0123456789")
     key = api_key_create(name="corpus", partner=partner).secret
