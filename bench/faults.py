@@ -22,8 +22,9 @@ duplicate webhooks (two different events announcing the same verdict of one case
 (median, max) from the end of the fault to each case settled (for "receiver down": to its webhook received).
 
 Recovery depends on the settings: the defaults are used (lease 30 s renewed by the running task, sweeper
-every 15 s, a queued check re-sent after 60 s, webhook retries from 60 s). ``--fast`` lowers the webhook retry
-base to 5 s and the stale-queue period to 20 s (what the CI variant uses; the README gives both).
+every 15 s, a queued check re-sent after 60 s, webhook retries from 60 s). ``--fast`` (what the CI variant uses)
+lowers them: lease 15 s renewed every 5 s, sweeper every 5 s, stale-queue period 20 s, webhook retries from 5 s;
+the README's figures are from a run with the defaults.
 """
 
 from __future__ import annotations
@@ -179,7 +180,14 @@ class Suite:
             PYTHONUNBUFFERED="1",
         )
         if self.fast:
-            env.update(WEBHOOK_RETRY_BASE_SECONDS="5", CHECK_STALE_QUEUED_SECONDS="20", WEBHOOK_STALE_SECONDS="20")
+            env.update(
+                WEBHOOK_RETRY_BASE_SECONDS="5",
+                CHECK_STALE_QUEUED_SECONDS="20",
+                WEBHOOK_STALE_SECONDS="20",
+                CHECK_LEASE_SECONDS="15",
+                CHECK_LEASE_RENEW_SECONDS="5",
+                SWEEP_SECONDS="5",
+            )
         env.update(extra)
         return env
 
@@ -605,7 +613,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=8, help="cases per fault")
     parser.add_argument("--only", nargs="*", choices=list(FAULTS), help="run only these faults")
-    parser.add_argument("--fast", action="store_true", help="shorter webhook retry / stale-queue periods (CI)")
+    parser.add_argument("--fast", action="store_true", help="shorter lease, sweep, stale-queue, webhook retry (CI)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     started = time.monotonic()
