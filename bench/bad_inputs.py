@@ -409,6 +409,9 @@ def main() -> int:
         api_client=api_client, console_client=console_client, evidence_dir=work / "evidence",
         upload_dir=work / "uploads",
     )  # fmt: skip
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)
     if args.json:
         print(json.dumps({"summary": summary(outcomes), "outcomes": [o.__dict__ for o in outcomes]}, indent=2))
     else:

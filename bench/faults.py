@@ -35,6 +35,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -588,16 +589,21 @@ FAULTS: dict[str, Callable[[Suite, int, int], FaultResult]] = {
 
 
 def run(names: list[str], cases: int, *, fast: bool, work: Path | None = None) -> list[FaultResult]:
+    own_dir = work is None
     work = work or Path(tempfile.mkdtemp(prefix="kyc-faults-"))
     suite = Suite(work, fast=fast)
     results = []
+    finished = False
     try:
         suite.start()
         for i, name in enumerate(names):
             results.append(FAULTS[name](suite, cases, 1000 * (i + 1)))
             print(f"[faults] {name}: {results[-1].row()}", file=sys.stderr, flush=True)
+        finished = True
     finally:
         suite.stop()
+        if own_dir and finished and all(r.clean for r in results):
+            shutil.rmtree(work, ignore_errors=True)  # kept (with the processes' logs) when something failed
     return results
 
 
