@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -126,6 +127,8 @@ def read_header(data: bytes, *, label: str = "image") -> ImageHeader:
         )
     if image_format in ("JPEG", "MPO"):
         _check_jpeg_fills_header(data, label=label)
+    if image_format == "PNG":
+        _check_png_chunks(data, label=label)
     return ImageHeader(image_format, width, height)
 
 
@@ -229,6 +232,16 @@ def jpeg_entropy_bytes(data: bytes) -> tuple[int, int, int, list[tuple[int, int]
                 position += 2
             entropy += position - start
     return width, height, entropy, sampling, progressive
+
+
+def _check_png_chunks(data: bytes, *, label: str) -> None:
+    """Every PNG chunk's CRC must match: decoding alone checks only zlib's own checksum, so a file damaged
+    in a chunk's bytes or its CRC would otherwise pass. Reads the chunks, decodes no pixels."""
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            probe.verify()
+    except (OSError, SyntaxError, ValueError, struct.error) as exc:
+        raise ImageRejected("corrupt", f"{label}: the PNG is damaged ({exc})") from exc
 
 
 def _check_jpeg_fills_header(data: bytes, *, label: str) -> None:

@@ -389,6 +389,7 @@ SPECTACULAR_SETTINGS: dict[str, object] = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "liveness.api.schema.add_problem_responses",
+        "liveness.api.schema.document_empty_query_values",
     ],
     "ENUM_NAME_OVERRIDES": {
         "CaseStatusEnum": "liveness.models.CaseStatus",

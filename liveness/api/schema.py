@@ -84,3 +84,22 @@ def add_problem_responses(result: dict[str, Any], generator: Any, request: Any, 
                 if code.startswith(("4", "5")) and not (code == "503" and "content" in response):
                     response["content"] = {PROBLEM_CONTENT_TYPE: {"schema": ref}}
     return result
+
+
+def document_empty_query_values(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """POSTPROCESSING_HOOK: an optional single-valued query parameter sent empty (`?kind=`) means "not given"
+    (django-filter, the cursor and the accuracy filters read it so): say so with `allowEmptyValue`. Not for
+    `page_size` (an integer from 1 to 200, refused when empty) nor for list filters (each value is checked)."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if (
+                    parameter.get("in") == "query"
+                    and not parameter.get("required")
+                    and parameter.get("name") != "page_size"
+                    and parameter.get("schema", {}).get("type") != "array"
+                ):
+                    parameter["allowEmptyValue"] = True
+    return result

@@ -117,7 +117,14 @@ class CaseSubmitJsonSerializer(CaseSubmitFieldsSerializer, JsonImagesSerializer)
 
 
 class CaseSubmitMultipartSerializer(CaseSubmitFieldsSerializer, MultipartImagesSerializer):
-    pass
+    # A form field cannot be null: leave it out for the default (the schema no longer offers null here).
+    success_threshold = serializers.IntegerField(
+        min_value=1,
+        max_value=64,
+        required=False,
+        default=None,
+        help_text="Active cases: how many frames must match (default: all).",
+    )
 
 
 class CaseResubmitFieldsSerializer(serializers.Serializer):

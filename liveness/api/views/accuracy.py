@@ -149,17 +149,23 @@ class AccuracyReportSerializer(serializers.Serializer[Any]):
     disagreements = _DisagreementsSerializer()
 
 
+# A day from 1900-01-01 to 9999-12-30 (the bounds the filters accept: liveness/console/forms.py).
+_DAY = {
+    "type": "string",
+    "format": "date",
+    "pattern": r"^((19[0-9]{2}|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-[0-9]{2}-[0-9]{2}"
+    r"|9999-(0[0-9]|1[01])-[0-9]{2}|9999-12-([0-2][0-9]|30))$",
+}
+_PERCENT = {"type": "number", "format": "double", "minimum": 0, "maximum": 100}
 _PARAMETERS = [
-    OpenApiParameter(
-        "start", OpenApiTypes.DATE, description="First day (cases by day received); default end - 29 days."
-    ),
-    OpenApiParameter("end", OpenApiTypes.DATE, description="Last day, inclusive; default today."),
+    OpenApiParameter("start", _DAY, description="First day (cases by day received); default end - 29 days."),
+    OpenApiParameter("end", _DAY, description="Last day, inclusive; default today."),
     OpenApiParameter("provider", OpenApiTypes.STR, description="One provider key; default all."),
     OpenApiParameter("kind", OpenApiTypes.STR, enum=["selfie", "id_document", "active"], description="One case kind."),
     OpenApiParameter(
-        "target_bpcer", OpenApiTypes.DOUBLE, description="Target BPCER in percent (0-100) for a suggestion; default 5."
+        "target_bpcer", _PERCENT, description="Target BPCER in percent (0-100) for a suggestion; default 5."
     ),
-    OpenApiParameter("target_apcer", OpenApiTypes.DOUBLE, description="Target APCER in percent (0-100); default none."),
+    OpenApiParameter("target_apcer", _PERCENT, description="Target APCER in percent (0-100); default none."),
 ]
 
 

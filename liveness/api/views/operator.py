@@ -191,7 +191,7 @@ class DecisionCreateApi(APIView):
         parameters=[
             OpenApiParameter(
                 "If-Match",
-                OpenApiTypes.STR,
+                {"type": "string", "pattern": _ETAG.pattern},
                 OpenApiParameter.HEADER,
                 description='The ETag of GET /api/v1/operator/cases/{id}/, e.g. "v3": an alternative to '
                 "`expected_version` (when both are sent they must agree).",

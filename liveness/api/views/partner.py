@@ -53,6 +53,17 @@ _IMAGE_FIELD = {CaseKind.SELFIE: "selfie", CaseKind.ID_DOCUMENT: "id_front", Cas
 _REPEATABLE_FIELDS = frozenset({"frames", "face_parameters", "providers"})
 
 
+#: A real 64x64 JPEG (a grey oval), so that the schema's examples are requests the API accepts.
+_EXAMPLE_JPEG_B64 = (
+    "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAA0JCgsKCA0LCgsODg0PEyAVExISEyccHhcgLikxMC4pLSwzOko+MzZGNywtQFdBRkxO"
+    "UlNSMj5aYVpQYEpRUk//wAALCABAAEABAREA/8QAGQABAAMBAQAAAAAAAAAAAAAAAAIFBgEE/8QAKBAAAgIBAQcDBQAAAAAAAAAA"
+    "AAECAxEFBBITITFRYRRBcSMygcHR/9oACAEBAAA/AAAAAAOpOTSim2+SS9ywo0m6yKlbNVprOMZf5RK3R7YrNVsZ+GsFbOEoScZx"
+    "cZLqmsM4AC40bZUo+pn1eVBeO/6LQHg1bZVdRxo/fWs/K9yiABqqYcKmFec7kVHPfBIAy10OFdOvOdyTjnvggAaquasrjZHOJJNZ"
+    "8kgDLXzVl9lkc4lJtZ8sgAXej7VxKeBJvfhzXmJYg8mp7V6fZmotqyzlHx3ZngASrsnVYp1ycZR5potKNYSio7RW20uco+7+CVus"
+    "wS+jVJvvPlj+lVddZfZv2ycpdMkAAAAAf//Z"
+)
+
+
 def _partner(request: Request) -> Partner:
     client = request.user
     assert isinstance(client, PartnerClient)  # guaranteed by IsPartner
@@ -161,7 +172,7 @@ class CaseCollectionApi(ListAPIView[Case]):
                 "selfie (JSON)",
                 request_only=True,
                 media_type="application/json",
-                value={"kind": "selfie", "external_ref": "user-42", "selfie": "<base64 JPEG>"},
+                value={"kind": "selfie", "external_ref": "user-42", "selfie": _EXAMPLE_JPEG_B64},
             ),
             OpenApiExample(
                 "active (JSON)",
@@ -169,7 +180,7 @@ class CaseCollectionApi(ListAPIView[Case]):
                 media_type="application/json",
                 value={
                     "kind": "active",
-                    "frames": ["<base64 JPEG>", "<base64 JPEG>"],
+                    "frames": [_EXAMPLE_JPEG_B64, _EXAMPLE_JPEG_B64],
                     "face_parameters": ["left", "right"],
                 },
             ),
