@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from kombu import Queue
 
 from liveness.vocabulary import DEFAULT_FINDING_VERDICTS
 
@@ -194,6 +195,14 @@ CELERY_RESULT_BACKEND = None  # results live in the database models, not in a Ce
 CELERY_TASK_IGNORE_RESULT = True
 # One queue name per deployment (several portals, or test runs, may share one Redis / RabbitMQ).
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="kyc-portal")
+# Two kinds of work, two queues (liveness.enqueue): vendor checks, webhook deliveries and the sweepers wait on
+# the network -> the I/O queue (the default queue), served by a thread pool with high concurrency; local-engine
+# checks and the face step spend CPU -> the CPU queue, served by prefork with one process per core. A worker
+# started without -Q serves both; `-Q` picks a host's role (README, "Throughput and scale-out").
+CELERY_IO_QUEUE = CELERY_TASK_DEFAULT_QUEUE
+CELERY_CPU_QUEUE = env.str("CELERY_CPU_QUEUE", default=f"{CELERY_TASK_DEFAULT_QUEUE}-cpu")
+CELERY_TASK_QUEUES = (Queue(CELERY_IO_QUEUE), Queue(CELERY_CPU_QUEUE))
+CELERY_TASK_ROUTES = ("liveness.enqueue.route_task",)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -14,13 +14,12 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .. import storage
+from .. import enqueue, storage
 from ..countries import UnknownCountry, normalise_country_code
 from ..intake import ImageRejected, ValidatedImage, read_header, validate_image
 from ..models import Case, CaseKind, Check, CheckStatus, Evidence, EvidenceRole, Partner
 from ..vocabulary import FACE_PARAMETERS
 from .audit import audit_record
-from .dispatch import enqueue_check
 from .errors import Conflict, Invalid, Unprocessable
 from .faces import face_search_schedule
 from .fallback import PlannedCheck, checks_plan
@@ -399,6 +398,6 @@ def checks_create_for_round(*, case: Case, providers: Sequence[str], plan: Seque
                     "reason": item.fallback_reason,
                 },
             )
-        enqueue_check(check.pk)
+        enqueue.check(check.pk, key)
         checks.append(check)
     return checks
