@@ -235,6 +235,11 @@ CELERY_BEAT_SCHEDULE = {
     "expire-verification-sessions": {"task": "liveness.tasks.expire_verification_sessions", "schedule": 60.0},
 }
 
+# The outbound seam's keep-alive pools (liveness.outbound): connections kept per vendor / webhook host (at
+# least the I/O pool's thread count, or threads wait for a connection), and how many hosts keep a pool.
+OUTBOUND_POOL_PER_HOST = env.int("OUTBOUND_POOL_PER_HOST", default=100)
+OUTBOUND_POOL_HOSTS = env.int("OUTBOUND_POOL_HOSTS", default=32)
+
 # --- Providers --------------------------------------------------------------------------------------
 # Which providers check which case kind, in order (the order is also the fallback order). A provider
 # listed here runs only if it is enabled (ProviderSetting) and configured (credentials present).
