@@ -23,7 +23,7 @@ from .audit import audit_record
 from .errors import Conflict, Invalid, Unprocessable
 from .faces import face_search_schedule
 from .fallback import PlannedCheck, checks_plan
-from .providers import ProviderSelectionError, provider_config, workflow_providers
+from .providers import ProviderSelectionError, provider_config, provider_settings_snapshot, workflow_providers
 
 
 class CaseInputError(Invalid):
@@ -152,6 +152,8 @@ def _existing_for_key(partner: Partner | None, key: str, fingerprint: str) -> Ca
     return existing
 
 
+# The providers' settings are read once for the whole submission (services.providers).
+@provider_settings_snapshot()
 def case_create(
     *,
     kind: str,
@@ -355,37 +357,34 @@ def checks_create_for_round(*, case: Case, providers: Sequence[str], plan: Seque
     is open, and providers skipped for that reason: both are kept on the check and in the audit trail.
     """
     planned = {item.provider: item for item in plan}
+    now = timezone.now()
     checks = []
     for key in providers:
         item = planned.get(key, PlannedCheck(key))
-        config = provider_config(key)
+        common = {"case": case, "round": case.round, "provider": key, "max_attempts": provider_config(key).max_attempts}
         if item.skipped_reason:
-            check = Check.objects.create(
-                case=case,
-                round=case.round,
-                provider=key,
-                max_attempts=config.max_attempts,
+            check = Check(
+                **common,
                 status=CheckStatus.SKIPPED,
                 reason=item.skipped_reason,
                 error_code="circuit_open",
-                finished_at=timezone.now(),
+                finished_at=now,
             )
+        else:
+            check = Check(**common, fallback_from=item.fallback_from, fallback_reason=item.fallback_reason)
+        checks.append(check)
+    # One INSERT for the round's checks; their ids come back with it (PostgreSQL and SQLite both return them).
+    Check.objects.bulk_create(checks)
+    for check in checks:
+        item = planned.get(check.provider, PlannedCheck(check.provider))
+        if item.skipped_reason:
             audit_record(
                 action="check.skipped",
                 case=case,
                 actor_label="system",
-                data={"check": check.pk, "provider": key, "reason": item.skipped_reason},
+                data={"check": check.pk, "provider": check.provider, "reason": item.skipped_reason},
             )
-            checks.append(check)
             continue
-        check = Check.objects.create(
-            case=case,
-            round=case.round,
-            provider=key,
-            max_attempts=config.max_attempts,
-            fallback_from=item.fallback_from,
-            fallback_reason=item.fallback_reason,
-        )
         if item.fallback_from:
             audit_record(
                 action="check.fallback",
@@ -393,11 +392,10 @@ def checks_create_for_round(*, case: Case, providers: Sequence[str], plan: Seque
                 actor_label="system",
                 data={
                     "check": check.pk,
-                    "provider": key,
+                    "provider": check.provider,
                     "fallback_from": item.fallback_from,
                     "reason": item.fallback_reason,
                 },
             )
-        enqueue.check(check.pk, key)
-        checks.append(check)
+        enqueue.check(check.pk, check.provider)
     return checks

@@ -28,7 +28,7 @@ from .cases import (
 )
 from .faces import face_search_schedule
 from .fallback import checks_plan
-from .providers import provider_is_available, workflow_providers
+from .providers import provider_is_available, provider_settings_snapshot, workflow_providers
 
 
 def _providers_for(case: Case) -> list[str]:
@@ -43,6 +43,7 @@ def _providers_for(case: Case) -> list[str]:
     return still or workflow_providers(kind=case.kind, partner=case.partner, requested=None)
 
 
+@provider_settings_snapshot()  # one read of the providers' settings for the whole resubmission
 def case_resubmit(
     *, case: Case, images: Sequence[IncomingImage], actor: User | None = None, actor_label: str = ""
 ) -> Case:
