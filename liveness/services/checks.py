@@ -40,6 +40,7 @@ from ..providers import (
 from ..providers.details import settle_details
 from ..storage import EvidenceUnavailable, StorageUnavailable
 from .audit import audit_record
+from .fallback import circuit_record_attempt
 from .providers import provider_config
 
 logger = logging.getLogger(__name__)
@@ -258,6 +259,7 @@ def check_release_for_retry(*, check_id: int, token: int, exc: ProviderError, de
                 "retry_in_s": round(delay, 1),
             },
         )
+        circuit_record_attempt(provider=check.provider, error_code=exc.code)
     return bool(released)
 
 
@@ -352,6 +354,8 @@ def _settle(*, check_id: int, token: int, action: str, fields: dict[str, Any], a
             actor_label="worker",
             data={"check": check_id, "provider": check.provider, **audit, "attempt": token},
         )
+        # The breaker's running state follows the attempt in the same transaction (services.fallback).
+        circuit_record_attempt(provider=check.provider, error_code=str(audit.get("error", "")))
         case_evaluate(case_id=check.case_id)
     return True
 
