@@ -56,6 +56,9 @@ class IncomingImage:
     index: int = 0
     face_parameter: str = ""
     label: str = ""
+    #: Bytes this portal already validated and normalised (a hosted session's stored frame): used as they are,
+    #: neither decoded nor re-encoded a second time.
+    validated: ValidatedImage | None = None
 
 
 @dataclass(frozen=True)
@@ -292,6 +295,9 @@ def images_validate(images: Sequence[IncomingImage]) -> list[tuple[IncomingImage
     # Every header first: the request's total is bounded before a single pixel is decoded.
     total = 0
     for position, (image, label) in enumerate(zip(images, labels, strict=True)):
+        if image.validated is not None:
+            total += image.validated.width * image.validated.height
+            continue
         try:
             total += read_header(image.data, label=label).pixels
         except ImageRejected as exc:
@@ -306,6 +312,9 @@ def images_validate(images: Sequence[IncomingImage]) -> list[tuple[IncomingImage
         too_many.field = "images"  # type: ignore[attr-defined]
         raise too_many
     for position, (image, label) in enumerate(zip(images, labels, strict=True)):
+        if image.validated is not None:
+            validated.append((image, image.validated))
+            continue
         try:
             validated.append((image, validate_image(image.data, label=label)))
         except ImageRejected as exc:
