@@ -88,6 +88,9 @@ class Stack:
             SANDBOX_BASE_URL=f"http://127.0.0.1:{self.sandbox_port}/sandbox",
             SANDBOX_OUTCOMES=json.dumps({"riset": "live"}),
             FACE_SEARCH_ENABLED="false",
+            # The partner throttles would measure themselves, not the pipeline.
+            API_RATE_PARTNER="1000000/minute",
+            API_RATE_PARTNER_SUBMIT="1000000/minute",
             PYTHONUNBUFFERED="1",
         )
         self.var_dir = var_dir
