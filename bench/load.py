@@ -138,9 +138,10 @@ class Stack:
 
     def start_sandbox(self, latency: float) -> None:
         self.stop("sandbox")
+        workers = self.env.get("LOAD_SANDBOX_WORKERS", "1")
         env = {**self.env, "SANDBOX_FAULTS": json.dumps({"riset": f"latency={latency:g}"})}
         self.spawn(
-            "sandbox", PY, "-m", "gunicorn", "kyc_portal.wsgi", "-w", "1", "-k", "gthread", "--threads", "160",
+            "sandbox", PY, "-m", "gunicorn", "kyc_portal.wsgi", "-w", workers, "-k", "gthread", "--threads", "160",
             "-b", f"127.0.0.1:{self.sandbox_port}", "--log-level", "warning", env=env,
         )  # fmt: skip
         wait_http(f"http://127.0.0.1:{self.sandbox_port}/login/")
@@ -308,8 +309,9 @@ class Driver:
             "rss_end_mb": tree_rss_mb(proc.pid),
         }
 
-    def one_by_one(self, prefix: str, provider: str, n: int) -> list[float]:
-        """Submit one case at a time; the time from the submit to the case leaving processing, in seconds."""
+    def one_by_one(self, prefix: str, provider: str, n: int) -> list[tuple[float, float]]:
+        """Submit one case at a time: (submit -> the case leaving processing, the vendor call's own latency as the
+        check recorded it), in seconds. The simulator's time (its sleep and its image handling) is the vendor's."""
         times = []
         for i in range(n):
             ref = f"{prefix}-{i}"
@@ -317,10 +319,12 @@ class Driver:
             self.submit(ref, provider)
             while True:
                 row = self.db.execute(
-                    "SELECT status, extract(epoch FROM updated_at) FROM liveness_case WHERE external_ref = %s", (ref,)
+                    "SELECT c.status, extract(epoch FROM c.updated_at), max(k.latency_ms) FROM liveness_case c "
+                    "JOIN liveness_check k ON k.case_id = c.id WHERE c.external_ref = %s GROUP BY c.id",
+                    (ref,),
                 ).fetchone()
                 if row and row[0] in ("decided", "needs_review"):
-                    times.append(float(row[1]) - started)
+                    times.append((float(row[1]) - started, float(row[2] or 0) / 1000))
                     break
                 time.sleep(0.005)
         return times
@@ -348,6 +352,7 @@ def main() -> int:
     parser.add_argument("--cpu-cases", type=int, default=24)
     parser.add_argument("--pipeline-cases", type=int, default=30)
     parser.add_argument("--pipeline-latency", type=float, default=0.5)
+    parser.add_argument("--sandbox-workers", type=int, default=1, help="gunicorn processes of the simulators")
     parser.add_argument("--skip", default="", help="comma-separated stages to skip: intake,io,cpu,pipeline")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -358,7 +363,9 @@ def main() -> int:
     for old in var_dir.glob("*.log"):
         old.unlink()
     stack = Stack(var_dir)
+    stack.env["LOAD_SANDBOX_WORKERS"] = str(args.sandbox_workers)
     rows: list[dict[str, Any]] = []
+    load_before = os.getloadavg()
     with running(stack):
         key = setup_database(stack)
         image = selfie_bytes()
@@ -439,17 +446,22 @@ def main() -> int:
             stack.start_cpu_worker(os.cpu_count() or 2)
             time.sleep(3)
             driver.one_by_one("warm-pipe", "riset", 3)
-            times = driver.one_by_one("pipe", "riset", args.pipeline_cases)
-            overhead = [t - args.pipeline_latency for t in times]
+            measured = driver.one_by_one("pipe", "riset", args.pipeline_cases)
+            times = [total for total, _ in measured]
+            vendor = [call for _, call in measured]
+            overhead = [total - call for total, call in measured]
             rows.append({
-                "stage": f"submit -> decided, one vendor at {args.pipeline_latency:g} s, {len(times)} cases",
+                "stage": f"submit -> decided, one vendor (simulator sleeping {args.pipeline_latency:g} s), "
+                f"{len(times)} cases one at a time",
                 "measured": f"p50 {statistics.median(times) * 1000:.0f} ms, p95 {pct(times, 0.95) * 1000:.0f} ms",
-                "baseline": f"latency {args.pipeline_latency * 1000:.0f} ms",
+                "baseline": f"the vendor call as recorded on the check: p50 {statistics.median(vendor) * 1000:.0f} ms",
                 "ratio": f"overhead p50 {statistics.median(overhead) * 1000:.0f} ms, "
                 f"p95 {pct(overhead, 0.95) * 1000:.0f} ms",
                 "goal": "overhead p50 <= 100 ms",
             })  # fmt: skip
 
+    load_after = os.getloadavg()
+    print(f"load average (1, 5, 15 min) before: {load_before}, after: {load_after}; cores: {os.cpu_count()}")
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
