@@ -113,6 +113,22 @@ def test_a_healthy_vendors_circuit_is_one_small_read_and_never_the_audit_log(dja
     assert not ProviderCircuit.objects.get(provider="kairos").failing
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_released_outside_any_transaction_counts_against_the_circuit():
+    """check_release_for_retry runs in autocommit (no settling transaction around it), as in a worker."""
+    from liveness.providers import RetryableProviderError
+    from liveness.services.checks import check_claim, check_release_for_retry
+
+    for _ in range(3):
+        check = Check.objects.create(case=CaseFactory.create(), provider="kairos")
+        claimed = check_claim(check_id=check.pk)
+        assert claimed is not None
+        error = RetryableProviderError("vendor down", code="vendor_5xx")
+        assert check_release_for_retry(check_id=check.pk, token=claimed.attempts, exc=error, delay=5)
+    state = circuit_state("kairos")
+    assert (state.state, state.consecutive_failures, state.last_failure_code) == (OPEN, 3, "vendor_5xx")
+
+
 @pytest.mark.django_db
 def test_after_the_cool_down_one_probe_is_let_through_at_a_time():
     for _ in range(3):

@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -129,11 +130,14 @@ def circuit_record_attempt(*, provider: str, error_code: str = "", at: datetime 
         return
     at = at or timezone.now()
     ProviderCircuit.objects.get_or_create(provider=provider)
-    row = ProviderCircuit.objects.select_for_update().get(provider=provider)
-    keep = max(1, settings.CIRCUIT_FAILURES)
-    row.recent_failures = [[at.isoformat(), error_code], *list(row.recent_failures or [])][:keep]
-    row.failing = True
-    row.save(update_fields=["recent_failures", "failing", "updated_at"])
+    # Its own (nested) transaction: a retry is released outside the settling one, and the row is locked while
+    # the failure is added so that two workers failing at once both count.
+    with transaction.atomic():
+        row = ProviderCircuit.objects.select_for_update().get(provider=provider)
+        keep = max(1, settings.CIRCUIT_FAILURES)
+        row.recent_failures = [[at.isoformat(), error_code], *list(row.recent_failures or [])][:keep]
+        row.failing = True
+        row.save(update_fields=["recent_failures", "failing", "updated_at"])
 
 
 def circuit_state(provider: str, *, now: datetime | None = None) -> CircuitState:
