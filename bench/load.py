@@ -142,7 +142,7 @@ class Stack:
         env = {**self.env, "SANDBOX_FAULTS": json.dumps({"riset": f"latency={latency:g}"})}
         self.spawn(
             "sandbox", PY, "-m", "gunicorn", "kyc_portal.wsgi", "-w", workers, "-k", "gthread", "--threads", "160",
-            "-b", f"127.0.0.1:{self.sandbox_port}", "--log-level", "warning", env=env,
+            "-b", f"127.0.0.1:{self.sandbox_port}", "--log-level", "warning", "--keep-alive", "75", env=env,
         )  # fmt: skip
         wait_http(f"http://127.0.0.1:{self.sandbox_port}/login/")
 
@@ -362,6 +362,11 @@ def main() -> int:
     var_dir.mkdir(parents=True, exist_ok=True)
     for old in var_dir.glob("*.log"):
         old.unlink()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # the servers and pools are stopped on the way out
+
+    signal.signal(signal.SIGTERM, on_signal)
     stack = Stack(var_dir)
     stack.env["LOAD_SANDBOX_WORKERS"] = str(args.sandbox_workers)
     rows: list[dict[str, Any]] = []
