@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Bootstrap for a fresh machine with only Python 3.11: make .venv, install, then start or test.
 
-    python3 dev.py start [--port 8000]   web + Celery worker (with beat) on the embedded defaults
+    python3 dev.py start [--port 8000]   web + two Celery pools (I/O threads with beat, CPU prefork) on the
+                                         embedded defaults
     python3 dev.py test [pytest args]    install the test tools and run the suite
     python3 dev.py lint                  ruff + mypy
 
@@ -113,9 +114,18 @@ def cmd_start(args: argparse.Namespace) -> int:
 
     # runserver_sandbox = runserver, except that Kairos' documented app_id / app_key headers reach its simulator.
     spawn(str(VENV_PY), "manage.py", "runserver_sandbox", f"127.0.0.1:{args.port}", "--noreload", "--skip-checks")
+    # Two kinds of work, two pools (liveness.enqueue): vendor checks and webhooks wait on the network (threads,
+    # many at once); local-engine checks and the face step spend CPU (prefork, one process per core).
+    io_queue = env.get("CELERY_TASK_DEFAULT_QUEUE", "kyc-portal")
+    cpu_queue = env.get("CELERY_CPU_QUEUE", f"{io_queue}-cpu")
     spawn(
         str(VENV_PY), "-m", "celery", "-A", "kyc_portal", "worker", "--beat", "--loglevel", "INFO",
-        "--concurrency", str(args.concurrency), "--schedule", str(ROOT / "var" / "celerybeat-schedule"),
+        "-Q", io_queue, "--pool", "threads", "--concurrency", str(args.io_concurrency), "-n", "io@%h",
+        "--schedule", str(ROOT / "var" / "celerybeat-schedule"),
+    )  # fmt: skip
+    spawn(
+        str(VENV_PY), "-m", "celery", "-A", "kyc_portal", "worker", "--loglevel", "INFO",
+        "-Q", cpu_queue, "--pool", "prefork", "--concurrency", str(args.concurrency), "-n", "cpu@%h",
     )  # fmt: skip
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -136,7 +146,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         if demo.returncode == 0:
             # localhost is a secure context: the camera works in this machine's own browser.
             log(f"demo hosted verification (open in this machine's browser): {demo.stdout.strip()}")
-        log("Ctrl-C stops the web server and the worker")
+        log("Ctrl-C stops the web server and the workers")
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
         log("a process exited; stopping the others")
@@ -170,7 +180,10 @@ def main() -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="install and start the portal")
     start.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    start.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
+    start.add_argument(
+        "--concurrency", type=int, default=os.cpu_count() or 2, help="CPU pool processes (default: one per core)"
+    )
+    start.add_argument("--io-concurrency", type=int, default=20, help="I/O pool threads (vendor calls, webhooks)")
     start.set_defaults(func=cmd_start)
     test = sub.add_parser("test", help="install and run the tests")
     # Everything after "test" goes to pytest as it is (options included): see main().

@@ -11,7 +11,8 @@ class LivenessConfig(AppConfig):
         # The console's role groups (operator / supervisor / admin) follow every migrate, idempotently.
         from django.db.models.signals import post_migrate
 
-        from . import providers, system_checks  # noqa: F401  (system_checks registers the settings checks)
+        # The tasks are registered in every process (the web too): eager mode runs them where they are sent.
+        from . import providers, system_checks, tasks  # noqa: F401  (system_checks registers the settings checks)
         from .roles import roles_post_migrate
 
         post_migrate.connect(roles_post_migrate, sender=self, dispatch_uid="liveness.roles")

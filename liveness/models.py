@@ -546,6 +546,23 @@ class ProviderSetting(models.Model):
         return self.provider
 
 
+class ProviderCircuit(models.Model):
+    """The circuit breaker's running state of one vendor (services.fallback), kept as its call attempts settle.
+
+    ``recent_failures`` holds the failed attempts since the provider's last success that count against its
+    health, newest first (``[iso time, error code]``, at most CIRCUIT_FAILURES of them). A submission reads this
+    one small row instead of the growing audit log; a healthy vendor's row is not written at all.
+    """
+
+    provider = models.CharField(max_length=40, unique=True)
+    failing = models.BooleanField(default=False, help_text="The newest counted attempt failed.")
+    recent_failures = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.provider
+
+
 # --- partner API ---
 
 

@@ -10,8 +10,13 @@ public address when the URL is checked and to 127.0.0.1 when the request is made
 connect time, before a byte of the request is sent. (As healthchecks' ``hc/lib/curl.py`` does with libcurl's
 open-socket callback.) Behind an outbound HTTP proxy the peer is the proxy; the guard then checks the proxy.
 
-One pooled session per kind of send and per process (keep-alive to vendors matters at volume); urllib3's pools
-are thread-safe, so a threaded worker shares them.
+**Connection pool.** One session per kind of send and per process, with one keep-alive pool per host: a vendor
+call reuses an idle connection to the same host instead of paying a TCP (and TLS) handshake each time, which
+matters at volume. Each host's pool is bounded (``OUTBOUND_POOL_PER_HOST`` connections, ``pool_block``: a
+thread that finds them all busy waits for one instead of opening more), and at most ``OUTBOUND_POOL_HOSTS``
+hosts keep a pool (least recently used dropped). urllib3's pools are thread-safe: the I/O queue's thread pool
+shares them. The address guard runs in ``_new_conn``, so it applies to every connection the pool opens; a
+reused connection is one that already passed it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -132,6 +138,14 @@ class _GuardedHTTPSConnectionPool(HTTPSConnectionPool):
     ConnectionCls = _GuardedHTTPSConnection
 
 
+def _pool_args() -> dict[str, Any]:
+    return {
+        "pool_connections": settings.OUTBOUND_POOL_HOSTS,
+        "pool_maxsize": settings.OUTBOUND_POOL_PER_HOST,
+        "pool_block": True,
+    }
+
+
 class _PublicOnlyAdapter(HTTPAdapter):
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
@@ -153,12 +167,19 @@ def _session(public_only: bool) -> requests.Session:
             if session is None:
                 session = requests.Session()
                 session.headers["User-Agent"] = USER_AGENT
-                if public_only:
-                    adapter = _PublicOnlyAdapter()
-                    session.mount("http://", adapter)
-                    session.mount("https://", adapter)
+                adapter = _PublicOnlyAdapter(**_pool_args()) if public_only else HTTPAdapter(**_pool_args())
+                session.mount("http://", adapter)
+                session.mount("https://", adapter)
                 _sessions[public_only] = session
     return session
+
+
+def reset_pools() -> None:
+    """Close every pooled connection (tests; a settings change of the pool bounds takes effect after it)."""
+    with _sessions_lock:
+        for session in _sessions.values():
+            session.close()
+        _sessions.clear()
 
 
 def send(request: OutboundRequest, *, timeout: float, public_only: bool = False) -> HttpResponse:

@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
     soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
 )
-def run_check(self, check_id: int) -> str:
+def run_check(self, check_id: int, provider: str = "") -> str:
+    """Run one check. ``provider`` only routes the message (liveness.enqueue.route_task); the row is the truth."""
     try:
         outcome = services.check_execute(check_id=check_id)
     except SoftTimeLimitExceeded:

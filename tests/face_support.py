@@ -10,11 +10,11 @@ from unittest import mock
 import numpy as np
 import pytest
 
-from liveness import services
+from liveness import enqueue, services
 from liveness.models import Case, Check
 from liveness.providers import ProviderResult
 from liveness.services import faces
-from tests.helpers import image_bytes
+from tests.helpers import enqueued, image_bytes
 
 
 @pytest.fixture(autouse=True)
@@ -23,9 +23,9 @@ def face_search_on(settings):
     settings.FACE_SEARCH_ACROSS_PARTNERS = False
     faces.face_index_reset()
     with (
-        mock.patch("liveness.tasks.run_check.apply_async"),
-        mock.patch("liveness.tasks.build_face_templates.apply_async") as face_tasks,
-        mock.patch("liveness.tasks.deliver_webhook.apply_async"),
+        enqueued(enqueue.RUN_CHECK),
+        enqueued(enqueue.BUILD_FACE_TEMPLATES) as face_tasks,
+        enqueued(enqueue.DELIVER_WEBHOOK),
     ):
         yield face_tasks
     faces.face_index_reset()

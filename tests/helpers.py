@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import pytest
 from django.conf import settings
 from PIL import Image
 
+from liveness import enqueue
 from liveness.providers import CheckRequest, Provider, ProviderResult
 from liveness.providers.registry import _REGISTRY
 
@@ -93,3 +97,23 @@ def install_provider(provider: Provider) -> Callable[[], None]:
             _REGISTRY[provider.key] = previous
 
     return restore
+
+
+@contextmanager
+def enqueued(*tasks: str, side_effect: BaseException | None = None) -> Iterator[mock.Mock]:
+    """Catch what the services publish for ``tasks`` (names from ``liveness.enqueue``) at the enqueue seam.
+
+    The returned mock is called once per message as ``(args=..., countdown=...)``, plus ``kwargs=...`` when the
+    message has keyword arguments (a check carries its provider, which routes it). Messages for other tasks go
+    through as usual (eager mode runs them). ``side_effect`` makes each caught publish raise (a broker outage).
+    """
+    real = enqueue.publish
+    caught = mock.Mock(side_effect=side_effect)
+
+    def publish(task: str, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None, *, countdown: float = 0):
+        if task not in tasks:
+            return real(task, args, kwargs, countdown=countdown)
+        return caught(args=args, countdown=countdown, **({"kwargs": kwargs} if kwargs else {}))
+
+    with mock.patch("liveness.enqueue.publish", side_effect=publish):
+        yield caught

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from unittest import mock
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -14,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from liveness import enqueue
 from liveness.console.selectors import DeliveryCursor, DeliveryFilters, webhook_delivery_page
 from liveness.models import (
     AuditEvent,
@@ -32,6 +32,7 @@ from liveness.services import decision_record
 from liveness.services.webhooks import webhook_claim, webhook_deliver
 from tests.api_helpers import Receiver, make_partner, webhook_receiver
 from tests.factories import CaseFactory
+from tests.helpers import enqueued
 
 pytestmark = pytest.mark.django_db
 
@@ -104,7 +105,7 @@ def _failed_delivery(receiver: Receiver, operator: User) -> WebhookDelivery:
     )
     Check.objects.create(case=case, provider="local", status=CheckStatus.SUCCEEDED, score=0.52, threshold=0.5)
     receiver.script.append(500)
-    with mock.patch("liveness.tasks.deliver_webhook.apply_async"):
+    with enqueued(enqueue.DELIVER_WEBHOOK):
         decision_record(case=case, actor=operator, verdict=Verdict.LIVE)
     delivery = WebhookDelivery.objects.get(case=case)
     assert webhook_deliver(delivery_id=delivery.pk).state == "failed"
@@ -141,12 +142,12 @@ def test_operators_get_403_and_no_nav_link(operator_client: Client) -> None:
 
 def test_operators_cannot_redeliver(operator_client: Client) -> None:
     delivery = _delivery(_partner(), status=WebhookDeliveryStatus.FAILED, attempts=1)
-    with mock.patch("liveness.tasks.deliver_webhook.apply_async") as enqueue:
+    with enqueued(enqueue.DELIVER_WEBHOOK) as sent:
         response = operator_client.post(reverse("webhook_redeliver", args=[delivery.pk]))
     assert response.status_code == 403
     assert WebhookDelivery.objects.get(pk=delivery.pk).status == WebhookDeliveryStatus.FAILED
     assert not AuditEvent.objects.filter(action="webhook.redelivery_requested").exists()
-    enqueue.assert_not_called()
+    sent.assert_not_called()
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client: Client) -> None:
@@ -375,13 +376,13 @@ def test_redeliver_resets_the_budget_and_enqueues_after_commit(
 ) -> None:
     settings.WEBHOOK_MAX_ATTEMPTS = 5
     delivery = _delivery(_partner(), status=WebhookDeliveryStatus.FAILED, attempts=3, failed_at=timezone.now())
-    with mock.patch("liveness.tasks.deliver_webhook.apply_async") as enqueue:
+    with enqueued(enqueue.DELIVER_WEBHOOK) as sent:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             supervisor_client.post(reverse("webhook_redeliver", args=[delivery.pk]))
-        enqueue.assert_not_called()  # nothing leaves before the transaction commits
+        sent.assert_not_called()  # nothing leaves before the transaction commits
         for callback in callbacks:
             callback()
-    enqueue.assert_called_once_with(args=(delivery.pk,), countdown=0)
+    sent.assert_called_once_with(args=(delivery.pk,), countdown=0)
     delivery.refresh_from_db()
     assert delivery.status == WebhookDeliveryStatus.PENDING
     assert delivery.attempt_limit == 3 + 5
@@ -393,12 +394,12 @@ def test_redeliver_resets_the_budget_and_enqueues_after_commit(
 def test_redeliver_is_refused_while_an_attempt_is_in_flight(supervisor_client: Client) -> None:
     delivery = _delivery(_partner())
     assert webhook_claim(delivery_id=delivery.pk) is not None
-    with mock.patch("liveness.tasks.deliver_webhook.apply_async") as enqueue:
+    with enqueued(enqueue.DELIVER_WEBHOOK) as sent:
         response = supervisor_client.post(reverse("webhook_redeliver", args=[delivery.pk]), follow=True)
     assert "was not sent again: an attempt of this delivery is in progress." in response.content.decode()
     assert WebhookDelivery.objects.get(pk=delivery.pk).status == WebhookDeliveryStatus.SENDING
     assert not AuditEvent.objects.filter(action="webhook.redelivery_requested").exists()
-    enqueue.assert_not_called()
+    sent.assert_not_called()
 
 
 def test_redeliver_is_refused_when_the_partner_has_no_url_any_more(supervisor_client: Client) -> None:
@@ -423,7 +424,7 @@ def test_redeliver_returns_to_a_local_next_url_only(supervisor_client: Client) -
     delivery = _delivery(_partner(), status=WebhookDeliveryStatus.FAILED, attempts=1)
     url = reverse("webhook_redeliver", args=[delivery.pk])
     case_page = reverse("case_detail", args=[_case_id(delivery)])
-    with mock.patch("liveness.tasks.deliver_webhook.apply_async"):
+    with enqueued(enqueue.DELIVER_WEBHOOK):
         back_home = supervisor_client.post(url, {"next": case_page})
         elsewhere = supervisor_client.post(url, {"next": "https://evil.example/"})
     assert back_home["Location"] == case_page

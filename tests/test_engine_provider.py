@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from liveness import policy, services
+from liveness import enqueue, policy, services
 from liveness.engine import models as engine_models
 from liveness.engine import passive as engine_passive
 from liveness.engine.models import EngineConfigurationError
@@ -31,7 +31,7 @@ from tests.engine_support import (
     require_passive_models,
     transformed,
 )
-from tests.helpers import LIVE_SAMPLE, PRINT_ATTACK, SCREEN_ATTACK, TWO_PEOPLE
+from tests.helpers import LIVE_SAMPLE, PRINT_ATTACK, SCREEN_ATTACK, TWO_PEOPLE, enqueued
 
 PROVIDER = get_provider("local")
 THRESHOLD = PROVIDER.default_threshold
@@ -371,7 +371,7 @@ def test_the_provider_reports_a_configuration_problem(monkeypatch: pytest.Monkey
 def test_a_live_selfie_is_decided_live_through_the_pipeline(settings):
     require_passive_models()
     settings.LIVENESS_WORKFLOWS = {"selfie": ["local"], "id_document": ["local"], "active": ["local"]}
-    with mock.patch("liveness.tasks.run_check.apply_async"):
+    with enqueued(enqueue.RUN_CHECK):
         case = services.case_create(
             kind="selfie", images=[services.IncomingImage("selfie", jpeg_bytes(decoded(LIVE_SAMPLE)))]
         ).case

@@ -66,7 +66,7 @@ def test_the_step_is_scheduled_with_the_checks_and_the_verdict_waits_for_it(scri
 def test_the_task_is_enqueued_after_commit(scripted, face_search_on, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         case = new_case()
-    face_search_on.assert_called_once_with(args=(case.pk, 1))
+    face_search_on.assert_called_once_with(args=(case.pk, 1), countdown=0)
 
 
 def test_templates_are_written_encrypted(scripted, fake_faces):
@@ -318,7 +318,7 @@ def test_a_lost_or_dead_face_step_is_retried_then_given_up(scripted, settings, f
     face_search_on.reset_mock()
     with mock.patch("django.db.transaction.on_commit", side_effect=lambda f, robust=False: f()):
         assert faces.face_search_requeue_stale() == 1
-    face_search_on.assert_called_once_with(args=(case.pk, 1))
+    face_search_on.assert_called_once_with(args=(case.pk, 1), countdown=0)
     # Every attempt's worker died (the lease ran out): the step is given up and the case decided.
     for _ in range(settings.FACE_SEARCH_MAX_ATTEMPTS):
         assert faces.face_search_claim(case_id=case.pk, round_=1) is not None

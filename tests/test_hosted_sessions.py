@@ -574,3 +574,31 @@ def test_link_tokens_are_removed_by_the_log_handler_filter():
     output = stream.getvalue()
     assert output.count("/v/[token]/") == 2
     assert token not in output
+
+
+def test_the_chosen_frames_become_evidence_without_a_second_decode_or_re_encode(django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    from liveness import intake
+
+    created, applicant = _ready(new_partner()[1])
+    applicant.start()
+    for prompt in range(3):
+        for burst in range(2):
+            assert applicant.frame(prompt, burst).status_code == 200
+    chosen_hashes = None
+    with (
+        mock.patch("liveness.services.cases.validate_image", wraps=intake.validate_image) as validate,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert applicant.submit().status_code == 200
+        chosen_hashes = list(
+            VerificationFrame.objects.filter(session__public_id=created["id"], chosen=True)
+            .order_by("prompt_index")
+            .values_list("sha256", flat=True)
+        )
+    validate.assert_not_called()
+    case = _session(created).case
+    assert case is not None
+    # The evidence is the very bytes the frame intake normalised (same hash), stored once more encrypted.
+    assert list(case.evidence.order_by("index").values_list("sha256", flat=True)) == chosen_hashes

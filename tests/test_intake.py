@@ -145,3 +145,46 @@ def test_it_drops_embedded_icc_profiles(fmt: str) -> None:
         assert original.info.get("icc_profile")  # the input really carries one
     with Image.open(io.BytesIO(validate_image(out.getvalue()).content)) as stored:
         assert not stored.info.get("icc_profile")
+
+
+def _scan_data(jpeg: bytes) -> bytes:
+    """Everything from the first SOS marker on: the coded image data (and the EOI)."""
+    return jpeg[jpeg.index(b"\xff\xda") :]
+
+
+def test_an_upright_colour_jpeg_is_stripped_losslessly_of_all_metadata() -> None:
+    from PIL import ImageCms
+
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam Inc."  # camera make
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 30.0)}  # a GPS IFD
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    out = io.BytesIO()
+    source = Image.effect_noise((320, 240), 40).convert("RGB")
+    source.save(out, format="JPEG", quality=80, exif=exif, icc_profile=icc, comment=b"home: 1 Main St")
+    data = out.getvalue()
+    assert b"SecretCam" in data  # the input really carries them
+    assert b"Main St" in data
+
+    result = validate_image(data)
+    assert b"SecretCam" not in result.content
+    assert b"Main St" not in result.content
+    with Image.open(io.BytesIO(result.content)) as stored, Image.open(io.BytesIO(data)) as original:
+        assert not stored.getexif()
+        assert not stored.info.get("icc_profile")
+        assert "comment" not in stored.info
+        # Not re-encoded: the coded data is the original's byte for byte, so the pixels are the same.
+        assert _scan_data(result.content) == _scan_data(data)
+        assert stored.tobytes() == original.tobytes()
+    assert result.sha256 == hashlib.sha256(result.content).hexdigest()
+    assert len(result.content) < len(data)
+
+
+def test_a_jpeg_to_rotate_is_still_re_encoded_upright() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 3  # orientation: rotate 180°
+    data = image_bytes(300, 200, exif=exif)
+    result = validate_image(data)
+    assert _scan_data(result.content) != _scan_data(data)
+    with Image.open(io.BytesIO(result.content)) as stored:
+        assert not stored.getexif()

@@ -9,11 +9,12 @@ import pytest
 from django.db import OperationalError
 from django.test import Client
 
-from liveness import services
+from liveness import enqueue, services
 from liveness.models import Case, Check, CheckStatus, Evidence
 from liveness.outages import outage_of
 from liveness.storage import StorageUnavailable
 from tests.api_helpers import CASES_URL, PROBLEM, client_for, make_partner, partner_key, submission
+from tests.helpers import enqueued
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +75,7 @@ def test_a_bug_is_still_a_500_not_a_503(role_user):
 def test_a_worker_retries_a_check_while_the_evidence_store_is_down(scripted):
     from tests.helpers import image_bytes
 
-    with mock.patch("liveness.tasks.run_check.apply_async"):
+    with enqueued(enqueue.RUN_CHECK):
         case = services.case_create(kind="selfie", images=[services.IncomingImage("selfie", image_bytes())]).case
         check = Check.objects.get(case=case)
         with mock.patch("liveness.storage.get", side_effect=StorageUnavailable("store down")):

@@ -7,10 +7,11 @@ from unittest import mock
 import pytest
 from django.db import IntegrityError
 
-from liveness import services, storage
+from liveness import enqueue, services, storage
 from liveness.intake import ImageRejected
 from liveness.models import AuditEvent, Case, CaseStatus, Check, CheckStatus, Evidence
 from liveness.services import CaseInputError, IdempotencyConflict, IncomingImage
+from tests import helpers
 from tests.factories import PartnerFactory
 from tests.helpers import image_bytes
 
@@ -39,7 +40,7 @@ def stored_files() -> list[str]:
 
 @pytest.fixture
 def enqueued():
-    with mock.patch("liveness.tasks.run_check.apply_async") as apply_async:
+    with helpers.enqueued(enqueue.RUN_CHECK) as apply_async:
         yield apply_async
 
 
@@ -55,7 +56,7 @@ def test_it_creates_case_evidence_checks_and_an_audit_event(scripted, enqueued, 
     assert evidence.content_type == "image/jpeg"
     assert storage.get(evidence.storage_key)[:2] == b"\xff\xd8"  # decrypts to a JPEG
     assert AuditEvent.objects.filter(case=case, action="case.created").count() == 1
-    enqueued.assert_called_once_with(args=(case.checks.get().pk,), countdown=0)
+    enqueued.assert_called_once_with(args=(case.checks.get().pk,), kwargs={"provider": "scripted"}, countdown=0)
 
 
 def test_evidence_is_encrypted_at_rest(scripted, enqueued):

@@ -8,19 +8,19 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from liveness import services, storage
+from liveness import enqueue, services, storage
 from liveness.models import AuditEvent, Case, CaseStatus, Check, CheckOutcome, CheckStatus, Verdict
 from liveness.providers import PermanentProviderError, ProviderResult, RetryableProviderError
 from liveness.services.checks import backoff_seconds, check_claim, check_succeed
 from liveness.tasks import run_check
-from tests.helpers import ScriptedProvider, image_bytes, install_provider
+from tests.helpers import ScriptedProvider, enqueued, image_bytes, install_provider
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def no_broker():
-    with mock.patch("liveness.tasks.run_check.apply_async") as apply_async:
+    with enqueued(enqueue.RUN_CHECK) as apply_async:
         yield apply_async
 
 

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from unittest import mock
-
 import pytest
 
-from liveness import services
+from liveness import enqueue, services
 from liveness.intake import ImageRejected
 from liveness.models import AuditEvent, Case, CaseStatus, Check, CheckStatus, Evidence, Verdict
 from liveness.providers import ProviderResult
 from liveness.services import CaseInputError, IncomingImage
-from tests.helpers import image_bytes
+from tests.helpers import enqueued, image_bytes
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def no_broker():
-    with mock.patch("liveness.tasks.run_check.apply_async") as apply_async:
+    with enqueued(enqueue.RUN_CHECK) as apply_async:
         yield apply_async
 
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.utils import timezone
 
-from liveness import services, storage
+from liveness import enqueue, services, storage
 from liveness.models import AuditEvent, CaseStatus, Evidence
 from liveness.services.retention import evidence_purge_expired
 from liveness.storage import EvidenceUnavailable
-from tests.helpers import image_bytes
+from tests.helpers import enqueued, image_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +28,7 @@ def evidence_backend(request):
 
 @pytest.fixture(autouse=True)
 def no_broker():
-    with mock.patch("liveness.tasks.run_check.apply_async"):
+    with enqueued(enqueue.RUN_CHECK):
         yield
 
 

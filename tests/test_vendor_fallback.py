@@ -13,9 +13,9 @@ import pytest
 from django.utils import timezone
 
 from liveness import services
-from liveness.models import AuditEvent, CaseStatus, Check, CheckStatus, ProviderSetting, Verdict
+from liveness.models import AuditEvent, CaseStatus, Check, CheckStatus, ProviderCircuit, ProviderSetting, Verdict
 from liveness.services.audit import audit_record
-from liveness.services.fallback import CLOSED, HALF_OPEN, OPEN, circuit_state
+from liveness.services.fallback import CLOSED, HALF_OPEN, OPEN, circuit_record_attempt, circuit_state
 from liveness.services.providers import provider_setting_get
 from tests.factories import CaseFactory
 from tests.helpers import image_bytes
@@ -32,11 +32,13 @@ def circuit_settings(settings):
 
 
 def attempt(provider: str, error: str = "") -> None:
-    """One call attempt as the pipeline logs it (success, or a failure with its error code)."""
+    """One call attempt as the pipeline records it when it settles (success, or a failure with its error code):
+    the audit event and the breaker's running state."""
     if not error:
         audit_record(action="check.succeeded", actor_label="worker", data={"provider": provider, "check": 1})
     else:
         audit_record(action="check.retry_scheduled", actor_label="worker", data={"provider": provider, "error": error})
+    circuit_record_attempt(provider=provider, error_code=error)
 
 
 # --- the state, from the log -----------------------------------------------------------------------------
@@ -84,6 +86,7 @@ def test_failures_outside_the_window_are_forgotten():
 def test_a_vendor_refusing_one_cases_input_does_not_count_against_it():
     for code in ("vendor_4xx", "image_too_small", "missing_field", "evidence_unavailable"):
         audit_record(action="check.failed", actor_label="worker", data={"provider": "accura_id", "error": code})
+        circuit_record_attempt(provider="accura_id", error_code=code)
     assert circuit_state("accura_id").state == CLOSED
 
 
@@ -91,7 +94,39 @@ def test_a_vendor_refusing_one_cases_input_does_not_count_against_it():
 def test_the_local_engine_has_no_circuit():
     for _ in range(5):
         audit_record(action="check.failed", actor_label="worker", data={"provider": "local", "error": "timeout"})
+        circuit_record_attempt(provider="local", error_code="timeout")
     assert circuit_state("local").state == CLOSED
+
+
+@pytest.mark.django_db
+def test_a_healthy_vendors_circuit_is_one_small_read_and_never_the_audit_log(django_assert_num_queries):
+    for _ in range(50):
+        attempt("kairos", "vendor_5xx")
+        attempt("kairos")
+    with django_assert_num_queries(1) as captured:
+        assert circuit_state("kairos").state == CLOSED
+    assert "auditevent" not in captured.captured_queries[0]["sql"].lower()
+    # Its successes wrote nothing after the first one that ended a run of failures.
+    with django_assert_num_queries(1) as captured:
+        circuit_record_attempt(provider="kairos")
+    assert captured.captured_queries[0]["sql"].lstrip().upper().startswith("UPDATE")  # matching no row
+    assert not ProviderCircuit.objects.get(provider="kairos").failing
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_released_outside_any_transaction_counts_against_the_circuit():
+    """check_release_for_retry runs in autocommit (no settling transaction around it), as in a worker."""
+    from liveness.providers import RetryableProviderError
+    from liveness.services.checks import check_claim, check_release_for_retry
+
+    for _ in range(3):
+        check = Check.objects.create(case=CaseFactory.create(), provider="kairos")
+        claimed = check_claim(check_id=check.pk)
+        assert claimed is not None
+        error = RetryableProviderError("vendor down", code="vendor_5xx")
+        assert check_release_for_retry(check_id=check.pk, token=claimed.attempts, exc=error, delay=5)
+    state = circuit_state("kairos")
+    assert (state.state, state.consecutive_failures, state.last_failure_code) == (OPEN, 3, "vendor_5xx")
 
 
 @pytest.mark.django_db

@@ -14,6 +14,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from liveness import enqueue
 from liveness.models import (
     AuditEvent,
     Case,
@@ -36,6 +37,7 @@ from liveness.services.webhooks import (
 )
 from tests.api_helpers import make_partner, webhook_receiver
 from tests.factories import CaseFactory
+from tests.helpers import enqueued
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +87,7 @@ def queued(partner, event: str = "case.decided") -> WebhookDelivery:
     case = review_case(partner)
     Case.objects.filter(pk=case.pk).update(status=CaseStatus.DECIDED, final_verdict=Verdict.LIVE)
     case.refresh_from_db()
-    with mock.patch("liveness.tasks.deliver_webhook.apply_async"):
+    with enqueued(enqueue.DELIVER_WEBHOOK):
         delivery = webhook_enqueue(case=case, event=event)
     assert delivery is not None
     return delivery
@@ -126,7 +128,7 @@ def test_a_decision_queues_a_delivery_that_is_sent_only_after_commit(
 
 def test_a_resubmission_request_is_its_own_event(partner, operator):
     case = review_case(partner)
-    with mock.patch("liveness.tasks.deliver_webhook.apply_async"):
+    with enqueued(enqueue.DELIVER_WEBHOOK):
         decision_record(case=case, actor=operator, verdict=Verdict.RESUBMIT, reason="too dark")
     delivery = WebhookDelivery.objects.get()
     assert delivery.event == "case.resubmission_requested"
@@ -293,7 +295,7 @@ def test_redelivery_sends_the_same_event_again_with_a_fresh_budget(partner, rece
     assert webhook_deliver(delivery_id=delivery.pk).state == "failed"
     admin = User.objects.create_user("ada")
 
-    with mock.patch("liveness.tasks.deliver_webhook.apply_async"):
+    with enqueued(enqueue.DELIVER_WEBHOOK):
         webhook_redeliver(delivery=delivery, actor=admin)
 
     assert delivery.status == WebhookDeliveryStatus.PENDING
@@ -313,7 +315,7 @@ def test_redelivery_goes_to_the_partners_current_url(partner, receiver):
     webhook_deliver(delivery_id=delivery.pk)
     partner.webhook_url = receiver.url
     partner.save()
-    with mock.patch("liveness.tasks.deliver_webhook.apply_async"):
+    with enqueued(enqueue.DELIVER_WEBHOOK):
         webhook_redeliver(delivery=delivery)
     webhook_deliver(delivery_id=delivery.pk)
     assert [r.path for r in receiver.received] == ["/old", "/hooks/kyc"]
@@ -352,7 +354,7 @@ def test_the_per_case_callback_url_is_used_only_if_the_partner_may_override(part
     override = receiver.url.replace("/hooks/kyc", "/per-case")
     case = review_case(partner, callback_url=override)
     Case.objects.filter(pk=case.pk).update(status=CaseStatus.DECIDED, final_verdict=Verdict.LIVE)
-    with mock.patch("liveness.tasks.deliver_webhook.apply_async"):
+    with enqueued(enqueue.DELIVER_WEBHOOK):
         not_allowed = webhook_enqueue(case=case, event="case.decided")
         partner.allow_callback_override = True
         partner.save()
@@ -407,7 +409,7 @@ def test_a_broker_outage_neither_fails_nor_rolls_back_the_decision(
 ):
     case = review_case(partner)
     with (
-        mock.patch("liveness.tasks.deliver_webhook.apply_async", side_effect=ConnectionError("broker down")),
+        enqueued(enqueue.DELIVER_WEBHOOK, side_effect=ConnectionError("broker down")),
         django_capture_on_commit_callbacks(execute=True),
     ):
         decision_record(case=case, actor=operator, verdict=Verdict.LIVE)
@@ -419,11 +421,11 @@ def test_a_broker_outage_neither_fails_nor_rolls_back_the_decision(
     # The sweeper finds it once it is overdue and sends the task again.
     WebhookDelivery.objects.update(next_attempt_at=timezone.now() - timedelta(minutes=10))
     with (
-        mock.patch("liveness.tasks.deliver_webhook.apply_async") as apply_async,
+        enqueued(enqueue.DELIVER_WEBHOOK) as sent,
         django_capture_on_commit_callbacks(execute=True),
     ):
         assert webhooks_requeue_due() == 1
-    apply_async.assert_called_once_with(args=(delivery.pk,), countdown=0)
+    sent.assert_called_once_with(args=(delivery.pk,), countdown=0)
 
 
 def test_the_sweeper_leaves_deliveries_that_are_not_overdue_alone(partner):

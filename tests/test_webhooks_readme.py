@@ -5,15 +5,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 from django.conf import settings
 
+from liveness import enqueue
 from liveness.models import Case, CaseStatus, Verdict
 from liveness.services.webhooks import webhook_deliver, webhook_enqueue
 from tests.api_helpers import make_partner, webhook_receiver
 from tests.factories import CaseFactory
+from tests.helpers import enqueued
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,7 @@ def delivered(settings):
         case: Case = CaseFactory.create(
             partner=partner, status=CaseStatus.DECIDED, auto_verdict=Verdict.LIVE, final_verdict=Verdict.LIVE
         )
-        with mock.patch("liveness.tasks.deliver_webhook.apply_async"):
+        with enqueued(enqueue.DELIVER_WEBHOOK):
             delivery = webhook_enqueue(case=case, event="case.decided")
         assert delivery is not None
         assert webhook_deliver(delivery_id=delivery.pk).state == "delivered"
@@ -74,7 +75,7 @@ def test_the_readme_example_accepts_either_secret_during_a_rotation(settings):
         case: Case = CaseFactory.create(
             partner=partner, status=CaseStatus.DECIDED, auto_verdict=Verdict.LIVE, final_verdict=Verdict.LIVE
         )
-        with mock.patch("liveness.tasks.deliver_webhook.apply_async"):
+        with enqueued(enqueue.DELIVER_WEBHOOK):
             delivery = webhook_enqueue(case=case, event="case.decided")
         assert delivery is not None
         assert webhook_deliver(delivery_id=delivery.pk).state == "delivered"

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from liveness import enqueue
 from liveness.models import AuditEvent, Case, CaseStatus, Partner, Verdict
 from liveness.services.api_keys import webhook_secret_rotate
 from liveness.services.webhooks import webhook_deliver, webhook_enqueue
 from tests.api_helpers import Received, make_partner, webhook_receiver
 from tests.factories import CaseFactory
+from tests.helpers import enqueued
 from tests.test_webhooks_readme import readme_example
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +46,7 @@ def deliver_one(partner: Partner, receiver) -> Received:
     case: Case = CaseFactory.create(
         partner=partner, status=CaseStatus.DECIDED, auto_verdict=Verdict.LIVE, final_verdict=Verdict.LIVE
     )
-    with mock.patch("liveness.tasks.deliver_webhook.apply_async"):
+    with enqueued(enqueue.DELIVER_WEBHOOK):
         delivery = webhook_enqueue(case=case, event="case.decided")
     assert delivery is not None
     assert webhook_deliver(delivery_id=delivery.pk).state == "delivered"

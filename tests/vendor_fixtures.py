@@ -17,11 +17,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from liveness import enqueue
 from liveness.providers import CheckRequest, EvidenceImage
 from liveness.sandbox import judge
 from liveness.sandbox.conventions import fault_budget
 from liveness.sandbox.server import install_on_live_server
-from tests.helpers import SHARED_DIR, testdata_bytes
+from tests.helpers import SHARED_DIR, enqueued, testdata_bytes
 
 VENDOR_DOCS = SHARED_DIR / "vendor-docs"
 
@@ -66,7 +67,7 @@ def sandbox(live_server, settings) -> Iterator[Sandbox]:
 @pytest.fixture
 def no_broker() -> Iterator[mock.MagicMock]:
     """Tests drive ``check_execute`` themselves; nothing is sent to a broker."""
-    with mock.patch("liveness.tasks.run_check.apply_async") as apply_async:
+    with enqueued(enqueue.RUN_CHECK) as apply_async:
         yield apply_async
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from liveness.storage import s3_evidence_storage
 from liveness.vocabulary import DEFAULT_FINDING_VERDICTS
@@ -221,6 +222,14 @@ CELERY_RESULT_BACKEND = None  # results live in the database models, not in a Ce
 CELERY_TASK_IGNORE_RESULT = True
 # One queue name per deployment (several portals, or test runs, may share one Redis / RabbitMQ).
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="kyc-portal")
+# Two kinds of work, two queues (liveness.enqueue): vendor checks, webhook deliveries and the sweepers wait on
+# the network -> the I/O queue (the default queue), served by a thread pool with high concurrency; local-engine
+# checks and the face step spend CPU -> the CPU queue, served by prefork with one process per core. A worker
+# started without -Q serves both; `-Q` picks a host's role (README, "Throughput and scale-out").
+CELERY_IO_QUEUE = CELERY_TASK_DEFAULT_QUEUE
+CELERY_CPU_QUEUE = env.str("CELERY_CPU_QUEUE", default=f"{CELERY_TASK_DEFAULT_QUEUE}-cpu")
+CELERY_TASK_QUEUES = (Queue(CELERY_IO_QUEUE), Queue(CELERY_CPU_QUEUE))
+CELERY_TASK_ROUTES = ("liveness.enqueue.route_task",)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -252,6 +261,11 @@ CELERY_BEAT_SCHEDULE = {
     "expire-idempotency-keys": {"task": "liveness.tasks.expire_idempotency_keys", "schedule": 3600.0},
     "expire-verification-sessions": {"task": "liveness.tasks.expire_verification_sessions", "schedule": 60.0},
 }
+
+# The outbound seam's keep-alive pools (liveness.outbound): connections kept per vendor / webhook host (at
+# least the I/O pool's thread count, or threads wait for a connection), and how many hosts keep a pool.
+OUTBOUND_POOL_PER_HOST = env.int("OUTBOUND_POOL_PER_HOST", default=100)
+OUTBOUND_POOL_HOSTS = env.int("OUTBOUND_POOL_HOSTS", default=32)
 
 # --- Providers --------------------------------------------------------------------------------------
 # Which providers check which case kind, in order (the order is also the fallback order). A provider

@@ -12,18 +12,17 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .. import storage
+from .. import enqueue, storage
 from ..countries import UnknownCountry, normalise_country_code
 from ..intake import ImageRejected, ValidatedImage, read_header, validate_image
 from ..models import Case, CaseKind, Check, CheckStatus, Evidence, EvidenceRole, Partner
 from ..vocabulary import FACE_PARAMETERS
 from .audit import audit_record
-from .dispatch import enqueue_check
 from .errors import Conflict, Invalid
 from .faces import face_search_schedule
 from .fallback import PlannedCheck, checks_plan
 from .idempotency import Submission
-from .providers import ProviderSelectionError, provider_config, workflow_providers
+from .providers import ProviderSelectionError, provider_config, provider_settings_snapshot, workflow_providers
 
 
 class CaseInputError(Invalid):
@@ -44,6 +43,9 @@ class IncomingImage:
     index: int = 0
     face_parameter: str = ""
     label: str = ""
+    #: Bytes this portal already validated and normalised (a hosted session's stored frame): used as they are,
+    #: neither decoded nor re-encoded a second time.
+    validated: ValidatedImage | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,8 @@ def _validate_shape(
             raise CaseInputError("success_threshold", f"must be between 1 and the number of frames ({len(frames)})")
 
 
+# The providers' settings are read once for the whole submission (services.providers).
+@provider_settings_snapshot()
 def case_create(
     *,
     kind: str,
@@ -261,6 +265,9 @@ def images_validate(images: Sequence[IncomingImage]) -> list[tuple[IncomingImage
     # Every header first: the request's total is bounded before a single pixel is decoded.
     total = 0
     for position, (image, label) in enumerate(zip(images, labels, strict=True)):
+        if image.validated is not None:
+            total += image.validated.width * image.validated.height
+            continue
         try:
             total += read_header(image.data, label=label).pixels
         except ImageRejected as exc:
@@ -275,6 +282,9 @@ def images_validate(images: Sequence[IncomingImage]) -> list[tuple[IncomingImage
         too_many.field = "images"  # type: ignore[attr-defined]
         raise too_many
     for position, (image, label) in enumerate(zip(images, labels, strict=True)):
+        if image.validated is not None:
+            validated.append((image, image.validated))
+            continue
         try:
             validated.append((image, validate_image(image.data, label=label)))
         except ImageRejected as exc:
@@ -326,37 +336,34 @@ def checks_create_for_round(*, case: Case, providers: Sequence[str], plan: Seque
     is open, and providers skipped for that reason: both are kept on the check and in the audit trail.
     """
     planned = {item.provider: item for item in plan}
+    now = timezone.now()
     checks = []
     for key in providers:
         item = planned.get(key, PlannedCheck(key))
-        config = provider_config(key)
+        common = {"case": case, "round": case.round, "provider": key, "max_attempts": provider_config(key).max_attempts}
         if item.skipped_reason:
-            check = Check.objects.create(
-                case=case,
-                round=case.round,
-                provider=key,
-                max_attempts=config.max_attempts,
+            check = Check(
+                **common,
                 status=CheckStatus.SKIPPED,
                 reason=item.skipped_reason,
                 error_code="circuit_open",
-                finished_at=timezone.now(),
+                finished_at=now,
             )
+        else:
+            check = Check(**common, fallback_from=item.fallback_from, fallback_reason=item.fallback_reason)
+        checks.append(check)
+    # One INSERT for the round's checks; their ids come back with it (PostgreSQL and SQLite both return them).
+    Check.objects.bulk_create(checks)
+    for check in checks:
+        item = planned.get(check.provider, PlannedCheck(check.provider))
+        if item.skipped_reason:
             audit_record(
                 action="check.skipped",
                 case=case,
                 actor_label="system",
-                data={"check": check.pk, "provider": key, "reason": item.skipped_reason},
+                data={"check": check.pk, "provider": check.provider, "reason": item.skipped_reason},
             )
-            checks.append(check)
             continue
-        check = Check.objects.create(
-            case=case,
-            round=case.round,
-            provider=key,
-            max_attempts=config.max_attempts,
-            fallback_from=item.fallback_from,
-            fallback_reason=item.fallback_reason,
-        )
         if item.fallback_from:
             audit_record(
                 action="check.fallback",
@@ -364,11 +371,10 @@ def checks_create_for_round(*, case: Case, providers: Sequence[str], plan: Seque
                 actor_label="system",
                 data={
                     "check": check.pk,
-                    "provider": key,
+                    "provider": check.provider,
                     "fallback_from": item.fallback_from,
                     "reason": item.fallback_reason,
                 },
             )
-        enqueue_check(check.pk)
-        checks.append(check)
+        enqueue.check(check.pk, check.provider)
     return checks

@@ -27,7 +27,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import policy, storage
+from .. import enqueue, policy, storage
 from ..models import Case, CaseKind, CaseStatus, Check, CheckStatus, Evidence, EvidenceRole
 from ..providers import (
     CheckRequest,
@@ -40,7 +40,7 @@ from ..providers import (
 from ..providers.details import settle_details
 from ..storage import EvidenceUnavailable, StorageUnavailable
 from .audit import audit_record
-from .dispatch import enqueue_check
+from .fallback import circuit_record_attempt
 from .providers import provider_config
 
 logger = logging.getLogger(__name__)
@@ -259,6 +259,7 @@ def check_release_for_retry(*, check_id: int, token: int, exc: ProviderError, de
                 "retry_in_s": round(delay, 1),
             },
         )
+        circuit_record_attempt(provider=check.provider, error_code=exc.code)
     return bool(released)
 
 
@@ -353,6 +354,8 @@ def _settle(*, check_id: int, token: int, action: str, fields: dict[str, Any], a
             actor_label="worker",
             data={"check": check_id, "provider": check.provider, **audit, "attempt": token},
         )
+        # The breaker's running state follows the attempt in the same transaction (services.fallback).
+        circuit_record_attempt(provider=check.provider, error_code=str(audit.get("error", "")))
         case_evaluate(case_id=check.case_id)
     return True
 
@@ -404,9 +407,9 @@ def checks_requeue_stale() -> int:
         Q(status=CheckStatus.QUEUED, created_at__lt=stale_before)
         & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=stale_before))
         | Q(status=CheckStatus.RUNNING, lease_expires_at__lt=now)
-    ).values_list("pk", "status", "attempts", "max_attempts")
+    ).values_list("pk", "provider", "status", "attempts", "max_attempts")
     count = 0
-    for check_id, status, attempts, max_attempts in stale:
+    for check_id, provider, status, attempts, max_attempts in stale:
         if status == CheckStatus.QUEUED:
             # Marked as re-sent now: a check still waiting in a long queue is re-sent once per stale period,
             # not at every sweep.
@@ -421,6 +424,6 @@ def checks_requeue_stale() -> int:
             )
             continue
         with transaction.atomic():
-            enqueue_check(check_id)
+            enqueue.check(check_id, provider)
         count += 1
     return count

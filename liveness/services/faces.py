@@ -43,7 +43,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from .. import storage
+from .. import enqueue, storage
 from ..engine.face_index import FaceIndex
 from ..engine.match import DECISION_DISTANCE, similarity_from_distance
 from ..models import (
@@ -118,12 +118,7 @@ def face_search_schedule(*, case: Case) -> None:
 
 
 def _enqueue(case_id: int, round_: int) -> None:
-    from .. import tasks
-
-    def send() -> None:
-        tasks.build_face_templates.apply_async(args=(case_id, round_))
-
-    transaction.on_commit(send, robust=True)
+    enqueue.after_commit(enqueue.BUILD_FACE_TEMPLATES, (case_id, round_))
 
 
 # --- the step -----------------------------------------------------------------------------------------

@@ -1,9 +1,13 @@
 """Circuit breaker per vendor provider, and the fallback it drives when a case is created.
 
-State is derived, not stored: every call attempt already leaves one append-only audit event
-(``check.succeeded``, ``check.retry_scheduled`` or ``check.failed``, each naming the provider and, on failure,
-the error code). Reading the newest of them gives every web process and worker the same answer with no
-extra write per call and no hot "circuit" row for many workers to contend on.
+Every call attempt leaves one append-only audit event (``check.succeeded``, ``check.retry_scheduled`` or
+``check.failed``, naming the provider and, on failure, the error code): the audit log stays the record. The
+breaker keeps its own small running state next to it (``ProviderCircuit``, written by
+:func:`circuit_record_attempt` as the attempt settles): the counted failures since the vendor's last success.
+A submission then reads one small row per vendor instead of the growing audit log. A healthy vendor's row is
+never written (a success only writes when it ends a run of failures), so there is no hot row for many workers
+to contend on; the window's totals (the failure-rate rule, and the figures shown to the operator) are read
+from the audit log only while the newest counted attempt failed, i.e. while the vendor is in trouble.
 
 A provider's circuit is **open** when its newest counted attempt failed and either the last
 ``CIRCUIT_FAILURES`` attempts all failed or, over the last ``CIRCUIT_WINDOW_SECONDS``, at least
@@ -30,10 +34,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from ..models import AuditEvent, Check, CheckStatus, Partner
+from ..models import AuditEvent, Check, CheckStatus, Partner, ProviderCircuit
 from ..providers import UnknownProvider, get_provider
 from .providers import providers_available
 
@@ -101,33 +106,69 @@ def _attempts(provider: str, since: datetime) -> Q:
     return Q(created_at__gte=since, data__provider=provider) & (Q(action=SUCCEEDED) | counted_failure)
 
 
-def circuit_state(provider: str, *, now: datetime | None = None) -> CircuitState:
-    """The circuit of ``provider`` as of ``now``, read from the attempt log."""
+def _is_remote(provider: str) -> bool:
     try:
-        remote = get_provider(provider).is_remote
+        return get_provider(provider).is_remote
     except UnknownProvider:
-        remote = False
-    if not remote:
+        return False
+
+
+def circuit_record_attempt(*, provider: str, error_code: str = "", at: datetime | None = None) -> None:
+    """Keep ``provider``'s running circuit state after one settled call attempt (in the settling transaction).
+
+    A success (no ``error_code``) ends a run of failures; a failure that says the provider is unwell is added to
+    it; any other failure (a vendor refusing one case's input) counts for nothing, as in the audit-log reading.
+    """
+    if not _is_remote(provider):
+        return
+    if not error_code:
+        ProviderCircuit.objects.filter(provider=provider, failing=True).update(
+            failing=False, recent_failures=[], updated_at=timezone.now()
+        )
+        return
+    if error_code not in HEALTH_FAILURE_CODES:
+        return
+    at = at or timezone.now()
+    ProviderCircuit.objects.get_or_create(provider=provider)
+    # Its own (nested) transaction: a retry is released outside the settling one, and the row is locked while
+    # the failure is added so that two workers failing at once both count.
+    with transaction.atomic():
+        row = ProviderCircuit.objects.select_for_update().get(provider=provider)
+        keep = max(1, settings.CIRCUIT_FAILURES)
+        row.recent_failures = [[at.isoformat(), error_code], *list(row.recent_failures or [])][:keep]
+        row.failing = True
+        row.save(update_fields=["recent_failures", "failing", "updated_at"])
+
+
+def circuit_state(provider: str, *, now: datetime | None = None) -> CircuitState:
+    """The circuit of ``provider`` as of ``now``: its running state, and the window's totals when it is failing."""
+    if not _is_remote(provider):
         return CircuitState(provider, CLOSED)
     now = now or timezone.now()
     since = now - timedelta(seconds=settings.CIRCUIT_WINDOW_SECONDS)
-    attempts = AuditEvent.objects.filter(_attempts(provider, since))
-    newest = list(attempts.order_by("-id").values_list("action", "data", "created_at")[: settings.CIRCUIT_FAILURES])
-    if not newest or newest[0][0] == SUCCEEDED:
+    row = ProviderCircuit.objects.filter(provider=provider, failing=True).values_list("recent_failures").first()
+    failures = [
+        (datetime.fromisoformat(when), str(code)) for when, code in (row[0] if row else [])[: settings.CIRCUIT_FAILURES]
+    ]
+    # The failures since the last success that are still inside the window (the newest counted attempts).
+    recent = [(when, code) for when, code in failures if since <= when <= now]
+    if not recent:
         return CircuitState(provider, CLOSED)
-    consecutive = next((i for i, (action, _, _) in enumerate(newest) if action == SUCCEEDED), len(newest))
-    totals = attempts.aggregate(calls=Count("id"), failures=Count("id", filter=~Q(action=SUCCEEDED)))
-    calls, failures = int(totals["calls"]), int(totals["failures"])
+    consecutive = len(recent)
+    last_failure_at, last_failure_code = recent[0]
+    totals = AuditEvent.objects.filter(_attempts(provider, since)).aggregate(
+        calls=Count("id"), failures=Count("id", filter=~Q(action=SUCCEEDED))
+    )
+    calls, failed = int(totals["calls"]), int(totals["failures"])
     by_streak = consecutive >= settings.CIRCUIT_FAILURES
-    by_rate = calls >= settings.CIRCUIT_MIN_CALLS and failures / calls >= settings.CIRCUIT_FAILURE_RATE
-    _, data, last_failure_at = newest[0]
+    by_rate = calls >= settings.CIRCUIT_MIN_CALLS and failed / calls >= settings.CIRCUIT_FAILURE_RATE
     observed = CircuitState(
         provider,
         CLOSED,
         consecutive_failures=consecutive,
         calls_in_window=calls,
-        failures_in_window=failures,
-        last_failure_code=str(data.get("error", "")) if isinstance(data, dict) else "",
+        failures_in_window=failed,
+        last_failure_code=last_failure_code,
         last_failure_at=last_failure_at,
     )
     if not (by_streak or by_rate):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from django.conf import settings
 
@@ -36,12 +39,47 @@ def provider_setting_get(key: str) -> ProviderSetting:
     return setting
 
 
+@dataclass
+class _Snapshot:
+    rows: dict[str, ProviderSetting] | None = field(default=None)
+
+
+_snapshot: ContextVar[_Snapshot | None] = ContextVar("provider_settings_snapshot", default=None)
+
+
+@contextmanager
+def provider_settings_snapshot() -> Iterator[None]:
+    """Inside the block every provider's settings come from one read of the table (one query, at first use).
+
+    A submission asks for them a dozen times (availability of every provider for the kind, the workflow, the
+    fallback candidates, each check's retry budget): one consistent read instead of one query each. Outside a
+    block each call reads the table, so a change is seen at once; nested blocks share the outer read.
+    """
+    if _snapshot.get() is not None:
+        yield
+        return
+    token = _snapshot.set(_Snapshot())
+    try:
+        yield
+    finally:
+        _snapshot.reset(token)
+
+
+def _setting_row(key: str) -> ProviderSetting | None:
+    snapshot = _snapshot.get()
+    if snapshot is None:
+        return ProviderSetting.objects.filter(provider=key).first()
+    if snapshot.rows is None:
+        snapshot.rows = {row.provider: row for row in ProviderSetting.objects.all()}
+    return snapshot.rows.get(key)
+
+
 def provider_config(key: str) -> ProviderConfig:
     """The settings in force for a provider: its stored row, or the provider's defaults when it has none yet.
 
     A read never writes (a GET of a page or the API must not create rows); the row is created when a
     supervisor first saves the provider's settings (``provider_setting_get``)."""
-    s = ProviderSetting.objects.filter(provider=key).first()
+    s = _setting_row(key)
     if s is None:
         provider = get_provider(key)
         return ProviderConfig(

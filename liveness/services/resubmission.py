@@ -28,7 +28,7 @@ from .cases import (
 )
 from .faces import face_search_schedule
 from .fallback import checks_plan
-from .providers import provider_is_available, workflow_providers
+from .providers import provider_is_available, provider_settings_snapshot, workflow_providers
 
 
 def _providers_for(case: Case) -> list[str]:
@@ -54,6 +54,7 @@ def resubmission_parameters_check(*, case: Case, given: Sequence[str]) -> None:
         )
 
 
+@provider_settings_snapshot()  # one read of the providers' settings for the whole resubmission
 def case_resubmit(
     *,
     case: Case,

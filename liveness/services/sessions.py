@@ -675,12 +675,20 @@ def _incoming(
                 "frames_unavailable", _("the captured images are no longer available"), status=410
             ) from exc
 
+    def already_validated(frame: VerificationFrame, content: bytes) -> ValidatedImage | None:
+        """The frame as frame_accept validated and normalised it: the intake takes it without a second
+        decode and re-encode. Only if the stored bytes are still the ones hashed then."""
+        if hashlib.sha256(content).hexdigest() != frame.sha256:
+            return None  # validated again, like any upload
+        return ValidatedImage(content, frame.content_type, frame.width, frame.height, frame.sha256)
+
+    def incoming(frame: VerificationFrame, **fields: Any) -> IncomingImage:
+        content = read(frame)
+        return IncomingImage(data=content, validated=already_validated(frame, content), **fields)
+
     if session.kind == CaseKind.ACTIVE:
-        return [
-            IncomingImage(role=EvidenceRole.FRAME, data=read(f), index=i, face_parameter=f.parameter)
-            for i, f in enumerate(best)
-        ]
-    images = [IncomingImage(role=EvidenceRole.SELFIE, data=read(best[0]))]
+        return [incoming(f, role=EvidenceRole.FRAME, index=i, face_parameter=f.parameter) for i, f in enumerate(best)]
+    images = [incoming(best[0], role=EvidenceRole.SELFIE)]
     if document is not None:
-        images.insert(0, IncomingImage(role=EvidenceRole.ID_FRONT, data=read(document)))
+        images.insert(0, incoming(document, role=EvidenceRole.ID_FRONT))
     return images

@@ -38,6 +38,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from .. import enqueue
 from ..models import Case, Check, Partner, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
 from ..outbound import OutboundRequest, TransportError, is_public, send
 from .audit import audit_record
@@ -198,13 +199,8 @@ def webhook_url_problem(url: str, *, resolve: bool = True, what: str = "the webh
 
 
 def _enqueue(delivery_id: int, *, countdown: float = 0) -> None:
-    from .. import tasks  # tasks import services; import lazily to keep the layers one-way
-
-    def send_task() -> None:
-        tasks.deliver_webhook.apply_async(args=(delivery_id,), countdown=countdown)
-
-    # robust: a broker outage must not fail the request that decided; the sweeper resends later.
-    transaction.on_commit(send_task, robust=True)
+    # After commit, robust: a broker outage must not fail the request that decided; the sweeper resends later.
+    enqueue.after_commit(enqueue.DELIVER_WEBHOOK, (delivery_id,), countdown=countdown)
 
 
 def _delivery_record(

@@ -108,7 +108,7 @@ def test_dev_start_serves_login_and_the_decided_demo_case(tmp_path: Path) -> Non
         assert public_id in page.text
 
         children = children_of(proc.pid)
-        assert len(children) >= 2  # the web server and the worker
+        assert len(children) >= 3  # the web server and the two worker pools (I/O threads, CPU prefork)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)  # what Ctrl-C sends

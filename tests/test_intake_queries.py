@@ -1,0 +1,54 @@
+"""What one submission costs the database, locked in: POST /api/v1/cases/ with three providers (two vendors and
+the local engine) reads the providers' settings once, each vendor's circuit as one small row (never the audit
+log), inserts the checks in one statement and reads nothing back."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from liveness import enqueue
+from liveness.models import Case, Check
+from tests.api_helpers import CASES_URL, client_for, make_partner, partner_key, submission
+from tests.helpers import enqueued
+
+pytestmark = pytest.mark.django_db
+
+#: API key, provider settings (one read), two circuit rows, savepoint, case, evidence, checks (one insert),
+#: face-step state, audit event, release: 11 (before this round: 18 with the same three providers).
+MAX_QUERIES = 11
+
+
+@pytest.fixture
+def vendors(settings):
+    settings.KAIROS_BASE_URL = "https://kairos.example"
+    settings.KAIROS_APP_ID = "id"
+    settings.KAIROS_APP_KEY = "key"
+    settings.RISET_BASE_URL = "https://riset.example"
+    settings.RISET_ACCESS_TOKEN = "token"
+    settings.LIVENESS_WORKFLOWS = {**settings.LIVENESS_WORKFLOWS, "selfie": ["kairos", "riset", "local"]}
+
+
+def test_a_submission_costs_a_bounded_number_of_queries(
+    vendors, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    client = client_for(partner_key(make_partner(slug="acme")))
+    client.post(CASES_URL, submission("selfie", "multipart")[0], format="multipart")  # warm: key stamp, caches
+    data, fmt = submission("selfie", "multipart", external_ref="counted")
+    with (
+        enqueued(enqueue.RUN_CHECK) as sent,
+        django_capture_on_commit_callbacks(execute=True),
+        CaptureQueriesContext(connection) as captured,
+        django_assert_max_num_queries(MAX_QUERIES),
+    ):
+        response = client.post(CASES_URL, data, format=fmt)
+    assert response.status_code == 202, response.content
+    case = Case.objects.get(external_ref="counted")
+    assert sorted(Check.objects.filter(case=case).values_list("provider", flat=True)) == ["kairos", "local", "riset"]
+    sql = [q["sql"].lower() for q in captured.captured_queries]
+    assert sum('from "liveness_providersetting"' in s for s in sql) == 1
+    assert not [s for s in sql if "liveness_auditevent" in s and s.lstrip().startswith("select")]
+    assert sum(s.lstrip().startswith('insert into "liveness_check"') for s in sql) == 1
+    # One message per check, each routed by its provider's kind.
+    assert sorted(c.kwargs["kwargs"]["provider"] for c in sent.call_args_list) == ["kairos", "local", "riset"]
