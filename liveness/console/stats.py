@@ -271,7 +271,8 @@ def raw_case_days(days: Iterable[date]) -> dict[date, CaseDay]:
     )
     for row in cases:
         values: dict[str, Any] = dict(row)
-        found[values.pop("day")] = CaseDay(**values)
+        day = values.pop("day")
+        found[day] = CaseDay(**values)
     four_eyes = (
         Decision.objects.filter(where)
         .annotate(day=_day_of("created_at"))
