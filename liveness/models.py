@@ -377,6 +377,9 @@ class Check(models.Model):
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["status", "created_at"], name="check_status_idx"),
             models.Index(fields=["provider", "finished_at"], name="check_provider_idx"),
+            # The dashboard's raw days (today, days touched since the last summary refresh): checks settled
+            # in a time range whatever their provider.
+            models.Index(fields=["finished_at"], name="check_finished_idx"),
             # The dashboard's exact percentiles read one latency bucket of one provider (stats.py), and
             # the queue's provider filter finds a provider's cases: both are index-only range scans.
             models.Index(
@@ -428,6 +431,8 @@ class Decision(models.Model):
         ordering = ["-created_at"]
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["approval_status", "created_at"], name="decision_approval_idx"),
+            # The dashboard's raw days: the four-eyes answers of decisions made in a time range.
+            models.Index(fields=["created_at"], name="decision_created_idx"),
         ]
 
     def __str__(self) -> str:

@@ -340,8 +340,15 @@ def raw_latency_buckets(days: Iterable[date]) -> dict[tuple[date, str, int], int
 def touched_days(since: datetime) -> set[date]:
     """Days whose figures an audited change at or after ``since`` may have moved: the creation day of each
     case named by such an event, and the days of that case's decisions and settled checks."""
-    case_ids = AuditEvent.objects.filter(created_at__gte=since, case__isnull=False).order_by().values("case_id")
+    case_ids = list(
+        AuditEvent.objects.filter(created_at__gte=since, case__isnull=False)
+        .order_by()
+        .values_list("case_id", flat=True)
+        .distinct()
+    )
     days: set[date] = set()
+    if not case_ids:
+        return days
     for model, field_name in ((Case, "created_at"), (Decision, "created_at"), (Check, "finished_at")):
         key = "pk__in" if model is Case else "case_id__in"
         days.update(
@@ -555,11 +562,11 @@ def bucketed_percentiles(
     ``latency_percentiles_portable``.
     """
     counts: dict[str, dict[int, int]] = {}
+    runs = Q()
+    for first, last in _runs(summarised):
+        runs |= Q(day__gte=first, day__lte=last)
     stored = (
-        DailyLatencyBucket.objects.filter(day__in=summarised)
-        .order_by()
-        .values_list("provider", "bucket")
-        .annotate(n=Sum("count"))
+        DailyLatencyBucket.objects.filter(runs).order_by().values_list("provider", "bucket").annotate(n=Sum("count"))
     )
     for provider, bucket, n in stored:
         counts.setdefault(provider, {})[bucket] = counts.get(provider, {}).get(bucket, 0) + n
