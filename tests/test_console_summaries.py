@@ -175,3 +175,33 @@ def test_latency_buckets_cover_every_latency_once() -> None:
     assert edges[-1] >= 600_000 // 1.05
     # Relative width at most ~5 % above 100 ms: a bucket's checks are a small share of a provider's.
     assert all((b - a) / a <= 0.06 for a, b in itertools.pairwise(edges[20:]) if a >= 100)
+
+
+def test_the_generator_fills_only_an_empty_postgresql_database() -> None:
+    from django.core.management import CommandError, call_command
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        with pytest.raises(CommandError, match="needs PostgreSQL"):
+            call_command("generate_console_scale", "--cases", "10")
+        return
+    call_command("generate_console_scale", "--cases", "3000", "--days", "30")
+    assert Case.objects.count() == 3000
+    assert Check.objects.count() == 6000
+    assert Case.objects.filter(created_at__lt=timezone.now() - timedelta(days=31)).count() == 0
+    assert set(Check.objects.values_list("provider", flat=True).distinct()) <= {
+        "local",
+        "accura_face",
+        "kairos",
+        "riset",
+    }
+    assert (
+        Decision.objects.filter(approval_status=ApprovalStatus.PENDING).count()
+        == Case.objects.filter(status=CaseStatus.PENDING_APPROVAL).count()
+    )
+    with pytest.raises(CommandError, match="already holds cases"):
+        call_command("generate_console_scale", "--cases", "10")
+    # The generated data goes through the summaries like any other.
+    stats.summaries_refresh()
+    today = timezone.localdate()
+    _assert_same(today - timedelta(days=30), today)

@@ -245,8 +245,11 @@ class Command(BaseCommand):
                 "SELECT setval(pg_get_serial_sequence('liveness_case', 'id'), (SELECT max(id) FROM liveness_case))"
             )
         with connection.cursor() as cursor:
+            # Statistics and the visibility map for the planner (VACUUM cannot run inside a transaction,
+            # e.g. a test's: ANALYZE alone then).
+            command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
             for table in _TABLES:
-                cursor.execute(f"VACUUM ANALYZE {table}")  # statistics and visibility map for the planner
+                cursor.execute(f"{command} {table}")
         self.stdout.write(
             f"generated {counts['cases']} cases, {counts['checks']} checks, {counts['decisions']} decisions, "
             f"{counts['audit events']} audit events in {time.perf_counter() - started:.1f} s"
