@@ -5,6 +5,7 @@ missing field at once."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -117,7 +118,7 @@ def test_bad_provider_values_are_refused_in_words(supervisor_client: Client, fie
 # --- upload form -----------------------------------------------------------------------------------
 
 
-def _jpeg(name: str, **kwargs: object) -> SimpleUploadedFile:
+def _jpeg(name: str, **kwargs: Any) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, image_bytes(**kwargs), content_type="image/jpeg")
 
 
