@@ -228,8 +228,11 @@ class Case(models.Model):
             models.Index(fields=["status", "created_at", "id"], name="case_queue_idx"),
             models.Index(fields=["partner", "created_at", "id"], name="case_partner_idx"),
             models.Index(fields=["partner", "external_ref"], name="case_partner_ref_idx"),
-            # Console search by partner reference without a partner filter.
-            models.Index(fields=["external_ref"], name="case_external_ref_idx"),
+            # Console search by partner reference (exact or prefix: LIKE 'ref%') without a partner filter.
+            # Pattern ops, so PostgreSQL range-scans it whatever the database's collation.
+            models.Index(
+                fields=["external_ref"], name="case_external_ref_prefix_idx", opclasses=["varchar_pattern_ops"]
+            ),
         ]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(
@@ -374,6 +377,17 @@ class Check(models.Model):
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["status", "created_at"], name="check_status_idx"),
             models.Index(fields=["provider", "finished_at"], name="check_provider_idx"),
+            # The dashboard's raw days (today, days touched since the last summary refresh): checks settled
+            # in a time range whatever their provider.
+            models.Index(fields=["finished_at"], name="check_finished_idx"),
+            # The dashboard's exact percentiles read one latency bucket of one provider (stats.py), and
+            # the queue's provider filter finds a provider's cases: both are index-only range scans.
+            models.Index(
+                fields=["provider", "latency_ms"],
+                include=["finished_at", "status"],
+                condition=Q(latency_ms__isnull=False),
+                name="check_latency_idx",
+            ),
         ]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["case", "round", "provider"], name="check_unique_provider_round"),
@@ -417,6 +431,8 @@ class Decision(models.Model):
         ordering = ["-created_at"]
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["approval_status", "created_at"], name="decision_approval_idx"),
+            # The dashboard's raw days: the four-eyes answers of decisions made in a time range.
+            models.Index(fields=["created_at"], name="decision_created_idx"),
         ]
 
     def __str__(self) -> str:
@@ -516,6 +532,11 @@ class AuditEvent(models.Model):
         raise PermissionError("audit events are append-only")
 
 
+#: The bounds of ProviderSetting's numbers: its check constraints, and what the console's form says in words.
+THRESHOLD_BOUNDS = (0.0, 1.0)
+REVIEW_MARGIN_BOUNDS = (0.0, 0.5)
+
+
 class ProviderSetting(models.Model):
     """Per-provider knobs an admin may change at run time. Credentials are never stored here."""
 
@@ -534,10 +555,12 @@ class ProviderSetting(models.Model):
         ordering = ["provider"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.CheckConstraint(
-                condition=Q(threshold__gte=0) & Q(threshold__lte=1), name="providersetting_threshold_0_1"
+                condition=Q(threshold__gte=THRESHOLD_BOUNDS[0]) & Q(threshold__lte=THRESHOLD_BOUNDS[1]),
+                name="providersetting_threshold_0_1",
             ),
             models.CheckConstraint(
-                condition=Q(review_margin__gte=0) & Q(review_margin__lte=0.5), name="providersetting_margin"
+                condition=Q(review_margin__gte=REVIEW_MARGIN_BOUNDS[0]) & Q(review_margin__lte=REVIEW_MARGIN_BOUNDS[1]),
+                name="providersetting_margin",
             ),
             models.CheckConstraint(condition=Q(timeout_seconds__gt=0), name="providersetting_timeout_pos"),
         ]
@@ -858,3 +881,95 @@ class BlocklistEntry(models.Model):
     @property
     def is_active(self) -> bool:
         return self.removed_at is None
+
+
+# --- dashboard summaries (the console at scale) ---
+
+
+class DailyCaseSummary(models.Model):
+    """The dashboard's case figures for one day (portal time zone): the cases created that day and the
+    four-eyes state of the decisions made that day.
+
+    Derived data, rebuilt from the raw rows by ``liveness.console.stats.summaries_refresh`` (a periodic
+    task). The dashboard reads a day from here only when the day is sealed (before the last refresh's
+    day) and no audited change since that refresh touches it; every other day is computed from the raw
+    rows, so the figures are always those of the raw rows (README, console, "At scale").
+    """
+
+    day = models.DateField(unique=True)
+    total = models.PositiveIntegerField(default=0)
+    live = models.PositiveIntegerField(default=0)
+    spoof = models.PositiveIntegerField(default=0)
+    resubmit = models.PositiveIntegerField(default=0)
+    undecided = models.PositiveIntegerField(default=0)
+    auto = models.PositiveIntegerField(default=0)
+    operator = models.PositiveIntegerField(default=0)
+    with_auto_verdict = models.PositiveIntegerField(default=0)
+    overridden = models.PositiveIntegerField(default=0)
+    four_eyes_pending = models.PositiveIntegerField(default=0)
+    four_eyes_approved = models.PositiveIntegerField(default=0)
+    four_eyes_refused = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"cases of {self.day}"
+
+
+class DailyProviderSummary(models.Model):
+    """One provider's settled checks on one day (by ``finished_at``): counts and the sums behind the
+    means. Derived like DailyCaseSummary; latency percentiles are not summable and are never stored."""
+
+    day = models.DateField()
+    provider = models.CharField(max_length=40)
+    settled = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    assessed = models.PositiveIntegerField(default=0)
+    passed = models.PositiveIntegerField(default=0)
+    latency_count = models.PositiveIntegerField(default=0)
+    latency_sum = models.BigIntegerField(default=0)
+    score_count = models.PositiveIntegerField(default=0)
+    score_sum = models.FloatField(default=0.0)
+
+    class Meta:
+        ordering = ["day", "provider"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["day", "provider"], name="dailyprovidersummary_unique_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} checks of {self.day}"
+
+
+class SummaryState(models.Model):
+    """The one row that says how far the daily summaries go: every day before ``sealed_day`` was
+    summarised by the refresh that started at ``refreshed_at``."""
+
+    refreshed_at = models.DateTimeField()
+    sealed_day = models.DateField()
+
+    def __str__(self) -> str:
+        return f"summaries sealed before {self.sealed_day}"
+
+
+class DailyLatencyBucket(models.Model):
+    """How many of one provider's checks settled on one day took a latency inside one bucket
+    (``liveness.console.stats.LATENCY_EDGES``). Summed over a range, the buckets say which bucket holds
+    the p50 / p95 rank; the exact value is then read from the checks of that bucket alone, so the
+    dashboard's percentiles are percentile_cont's without sorting a year of checks."""
+
+    day = models.DateField()
+    provider = models.CharField(max_length=40)
+    bucket = models.PositiveSmallIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["day", "provider", "bucket"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["day", "provider", "bucket"], name="dailylatencybucket_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} latency bucket {self.bucket} of {self.day}"

@@ -99,3 +99,19 @@ def expire_verification_sessions() -> int:
     from .services.sessions import sessions_expire_due
 
     return sessions_expire_due()
+
+
+@shared_task(acks_late=True)
+def refresh_dashboard_summaries() -> int:
+    """Rebuild the dashboard's daily summaries of new and touched days (speed only: README, "At scale")."""
+    from .console.stats import summaries_refresh
+
+    return summaries_refresh()
+
+
+@shared_task(acks_late=True)
+def purge_upload_drafts() -> int:
+    """Delete files kept for the console's upload form past UPLOAD_DRAFT_MAX_MINUTES."""
+    from .console.upload_drafts import purge_stale
+
+    return purge_stale()

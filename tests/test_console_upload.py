@@ -50,7 +50,9 @@ def test_an_id_document_needs_country_and_card_code(operator_client: Client, scr
         reverse("case_upload"), {"kind": "id_document", "id_front": _jpeg("id.jpg"), "card_code": "passport"}
     )
     assert response.status_code == 400
-    assert response.context["form"].errors["country_code"] == ["required for ID-document cases"]
+    assert response.context["form"].errors["country_code"] == [
+        "enter the country that issued the document, e.g. DE or DEU"
+    ]
     assert not Case.objects.exists()
 
 

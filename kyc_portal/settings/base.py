@@ -201,6 +201,9 @@ EVIDENCE_RETENTION_DAYS = env.int("EVIDENCE_RETENTION_DAYS", default=30)
 
 # --- Image intake ----------------------------------------------------------------------------------
 INTAKE_MAX_BYTES = env.int("INTAKE_MAX_BYTES", default=15 * 1024 * 1024)
+# Files chosen on the console's upload form are kept (encrypted, in the evidence store) across a
+# validation error for at most this long (liveness/console/upload_drafts.py).
+UPLOAD_DRAFT_MAX_MINUTES = env.int("UPLOAD_DRAFT_MAX_MINUTES", default=60)
 INTAKE_MAX_PIXELS = env.int("INTAKE_MAX_PIXELS", default=40_000_000)
 INTAKE_MIN_SIDE = env.int("INTAKE_MIN_SIDE", default=64)
 INTAKE_MAX_FRAMES = env.int("INTAKE_MAX_FRAMES", default=16)
@@ -260,6 +263,13 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-due-webhooks": {"task": "liveness.tasks.requeue_due_webhooks", "schedule": SWEEP_SECONDS},
     "expire-idempotency-keys": {"task": "liveness.tasks.expire_idempotency_keys", "schedule": 3600.0},
     "expire-verification-sessions": {"task": "liveness.tasks.expire_verification_sessions", "schedule": 60.0},
+    "purge-upload-drafts": {"task": "liveness.tasks.purge_upload_drafts", "schedule": 600.0},
+    # The dashboard's daily summaries: how much of a long range is read from summary rows (never what
+    # the figures are: a day not yet rebuilt is aggregated from the raw rows).
+    "refresh-dashboard-summaries": {
+        "task": "liveness.tasks.refresh_dashboard_summaries",
+        "schedule": env.float("DASHBOARD_SUMMARY_SECONDS", default=300.0),
+    },
 }
 
 # The outbound seam's keep-alive pools (liveness.outbound): connections kept per vendor / webhook host (at

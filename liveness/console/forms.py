@@ -12,7 +12,17 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
-from ..models import CaseKind, CaseStatus, EvidenceRole, Partner, Verdict, WebhookDeliveryStatus
+from ..countries import UnknownCountry, normalise_country_code
+from ..models import (
+    REVIEW_MARGIN_BOUNDS,
+    THRESHOLD_BOUNDS,
+    CaseKind,
+    CaseStatus,
+    EvidenceRole,
+    Partner,
+    Verdict,
+    WebhookDeliveryStatus,
+)
 from ..providers import provider_keys
 from ..services import FACE_PARAMETERS, IncomingImage
 from ..services.webhooks import EVENTS as WEBHOOK_EVENTS
@@ -176,14 +186,59 @@ class DateRangeForm(forms.Form):
         return cleaned
 
 
-class ProviderSettingForm(forms.Form):
-    """Parses the numbers; their bounds are the model's constraints, checked by the service."""
+def _number_errors(what: str, low: float | None = None, high: float | None = None) -> dict[str, str]:
+    """Error messages that say what the number is and where it must lie, in words."""
+    where = f"between {low:g} and {high:g}" if low is not None and high is not None else ""
+    return {
+        "required": f"enter the {what}",
+        "invalid": f"the {what} must be a number" + (f" {where}" if where else ""),
+        "min_value": f"the {what} must be {where or 'at least %(limit_value)s'}",
+        "max_value": f"the {what} must be {where or 'at most %(limit_value)s'}",
+    }
 
-    enabled = forms.BooleanField(required=False)
-    threshold = forms.FloatField()
-    review_margin = forms.FloatField()
-    timeout_seconds = forms.FloatField()
-    max_attempts = forms.IntegerField(min_value=1, max_value=20)
+
+class ProviderSettingForm(forms.Form):
+    """Parses the numbers and refuses, in words, any value outside the model's bounds (THRESHOLD_BOUNDS,
+    REVIEW_MARGIN_BOUNDS, a positive timeout), so nobody ever sees a database constraint's name. The
+    service checks the same constraints again (full_clean) for every other caller."""
+
+    enabled = forms.BooleanField(
+        required=False, help_text="Off: new cases are not sent to this provider (checks already queued still run)."
+    )
+    threshold = forms.FloatField(
+        min_value=THRESHOLD_BOUNDS[0],
+        max_value=THRESHOLD_BOUNDS[1],
+        error_messages=_number_errors("threshold", *THRESHOLD_BOUNDS),
+        widget=forms.NumberInput(attrs={"step": "0.01"}),
+        help_text="A check passes when its score is at or above the threshold (0 to 1).",
+    )
+    review_margin = forms.FloatField(
+        min_value=REVIEW_MARGIN_BOUNDS[0],
+        max_value=REVIEW_MARGIN_BOUNDS[1],
+        error_messages=_number_errors("review margin", *REVIEW_MARGIN_BOUNDS),
+        widget=forms.NumberInput(attrs={"step": "0.01"}),
+        help_text=(
+            "Scores within this distance of the threshold are borderline: the case goes to a person instead of "
+            "being decided automatically (0 to 0.5; 0 turns the band off)."
+        ),
+    )
+    timeout_seconds = forms.FloatField(
+        error_messages=_number_errors("timeout"),
+        widget=forms.NumberInput(attrs={"step": "0.1"}),
+        help_text="How long one call to the provider may take before it counts as failed and is retried.",
+    )
+    max_attempts = forms.IntegerField(
+        min_value=1,
+        max_value=20,
+        error_messages=_number_errors("number of attempts", 1, 20),
+        help_text="Attempts per check (the first call and its retries) before the check is given up as failed.",
+    )
+
+    def clean_timeout_seconds(self) -> float:
+        value: float = self.cleaned_data["timeout_seconds"]
+        if not value > 0:  # the model's providersetting_timeout_pos
+            raise forms.ValidationError("the timeout must be more than 0 seconds")
+        return value
 
 
 PARAMETER_CHOICES = [("", "— parameter —"), *((p, p) for p in FACE_PARAMETERS)]
@@ -210,14 +265,38 @@ class UploadForm(forms.Form):
     selfie = ImageFileField(required=False, label="Selfie")
     id_front = ImageFileField(required=False, label="ID document (front)")
     id_selfie = ImageFileField(required=False, label="Selfie to match (optional)")
-    country_code = forms.CharField(required=False, max_length=10)
-    card_code = forms.CharField(required=False, max_length=40)
+    country_code = forms.CharField(
+        required=False,
+        max_length=10,
+        label="Country code",
+        help_text=(
+            "The country that issued the document: ISO 3166-1 alpha-2 (DE), alpha-3 (DEU) or numeric (276), or "
+            "the code printed in the document's machine-readable zone (D, UTO). Stored as the 3-letter code."
+        ),
+    )
+    card_code = forms.CharField(
+        required=False,
+        max_length=40,
+        label="Card code",
+        help_text=(
+            "The document type as the ID-document provider (Accura) names it in its list of supported documents "
+            "for that country; sent to Accura unchanged. Other providers do not use it."
+        ),
+    )
     success_threshold = forms.IntegerField(
         required=False, min_value=1, label="Frames that must match (optional; default all)"
     )
 
+    #: Files kept from an earlier refused POST, by field (set by the view; upload_drafts.KeptFile).
+    kept: dict[str, Any]
+
+    @classmethod
+    def file_fields(cls) -> list[str]:
+        return ["selfie", "id_front", "id_selfie", *(f"frame_{i}" for i in range(settings.INTAKE_MAX_FRAMES))]
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.kept = {}
         self.frame_count = settings.INTAKE_MAX_FRAMES
         for i in range(self.frame_count):
             self.fields[f"frame_{i}"] = ImageFileField(required=False, label=f"Frame {i + 1}")
@@ -225,16 +304,30 @@ class UploadForm(forms.Form):
                 required=False, choices=PARAMETER_CHOICES, label=f"Parameter {i + 1}"
             )
 
-    def frame_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
-        return [(self[f"frame_{i}"], self[f"parameter_{i}"]) for i in range(self.frame_count)]
+    def frame_rows(self) -> list[tuple[forms.BoundField, forms.BoundField, Any]]:
+        return [
+            (self[f"frame_{i}"], self[f"parameter_{i}"], self.kept.get(f"frame_{i}")) for i in range(self.frame_count)
+        ]
 
     def clean(self) -> dict[str, Any]:
+        """Every missing or wrong field of the chosen kind at once (the service would stop at the first)."""
         cleaned = super().clean() or {}
         kind = cleaned.get("kind")
-        if kind == CaseKind.SELFIE and not cleaned.get("selfie"):
+        if kind == CaseKind.SELFIE and not cleaned.get("selfie") and "selfie" not in self.errors:
             self.add_error("selfie", "choose the selfie image")
-        elif kind == CaseKind.ID_DOCUMENT and not cleaned.get("id_front"):
-            self.add_error("id_front", "choose the ID document image")
+        elif kind == CaseKind.ID_DOCUMENT:
+            if not cleaned.get("id_front") and "id_front" not in self.errors:
+                self.add_error("id_front", "choose the ID document image")
+            country = (cleaned.get("country_code") or "").strip()
+            if not country:
+                self.add_error("country_code", "enter the country that issued the document, e.g. DE or DEU")
+            else:
+                try:
+                    normalise_country_code(country)
+                except UnknownCountry as exc:
+                    self.add_error("country_code", str(exc))
+            if not (cleaned.get("card_code") or "").strip():
+                self.add_error("card_code", "enter the card code of the document type (see below)")
         elif kind == CaseKind.ACTIVE:
             frames = [i for i in range(self.frame_count) if cleaned.get(f"frame_{i}")]
             if not frames:

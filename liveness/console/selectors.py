@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -127,13 +128,32 @@ def queue_filtered(filters: QueueFilters, *, user: User | None = None) -> QueryS
     return qs
 
 
+#: The short id the console shows everywhere: the first 8 hex digits of the public UUID.
+SHORT_ID_LENGTH = 8
+_HEX_PREFIX = re.compile(r"[0-9a-f]{8,32}")
+
+
 def _search(text: str) -> Q:
-    """A case id (the public UUID, with or without dashes) or the partner's reference, exactly."""
+    """What the search box finds: a case by its public UUID (with or without dashes), by the start of it
+    (the 8-character short id, or more of it), or by the start of the partner's reference.
+
+    A UUID prefix becomes a range over the unique index on ``public_id`` (all ids between the prefix
+    padded with 0s and with fs); a reference prefix is a LIKE 'text%' over ``case_external_ref_prefix_idx``
+    (pattern ops, so PostgreSQL can range-scan it whatever the database's collation). Both are index
+    range scans, never a scan of the table.
+    """
     text = text.strip()
+    found = Q(external_ref__startswith=text)
     try:
-        return Q(public_id=uuid.UUID(text)) | Q(external_ref=text)
+        return Q(public_id=uuid.UUID(text)) | found
     except ValueError:
-        return Q(external_ref=text)
+        pass
+    digits = text.lower().replace("-", "")
+    if _HEX_PREFIX.fullmatch(digits):
+        low = uuid.UUID(digits.ljust(32, "0"))
+        high = uuid.UUID(digits.ljust(32, "f"))
+        found |= Q(public_id__gte=low, public_id__lte=high)
+    return found
 
 
 def _buckets(filters: QueueFilters, base: QuerySet[Case]) -> list[tuple[int, QuerySet[Case]]]:

@@ -1,8 +1,10 @@
 """The supervisor dashboard's numbers, computed in the database.
 
-Each block is one aggregate query over an indexed range (cases by ``created_at``, checks by
-``provider, finished_at``); Python only reshapes the handful of rows that come back. The number of
-queries is fixed: it does not grow with the number of cases, days or checks.
+Counts, rates and means are sums of per-day figures: a day is read from its daily summary row when it is
+sealed and untouched since the last refresh, and aggregated from the raw rows (cases by ``created_at``,
+checks by ``finished_at``, one index range per run of days) otherwise, so the figures are always the raw
+rows' and a year costs a few hundred summary rows instead of a million cases (see "per-day figures"
+below). Python only adds up the handful of rows that come back; the number of queries is fixed.
 
 Latency percentiles are PostgreSQL's ``percentile_cont`` (linear interpolation between the two nearest
 ranks) on PostgreSQL, and the same definition computed with window functions elsewhere (SQLite): each
@@ -12,17 +14,33 @@ come back. Either way no latency list is loaded into Python.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Aggregate, Avg, Count, F, FloatField, Min, Q, QuerySet, Window
-from django.db.models.functions import RowNumber, TruncDate
+from django.db import connection, transaction
+from django.db.models import Aggregate, Count, F, FloatField, IntegerField, Min, Q, QuerySet, Sum, Value, When, Window
+from django.db.models import Case as Case_
+from django.db.models.functions import Coalesce, RowNumber, TruncDate
 from django.utils import timezone
 
-from ..models import ApprovalStatus, Case, CaseStatus, Check, CheckStatus, Decision, Verdict
+from ..models import (
+    ApprovalStatus,
+    AuditEvent,
+    Case,
+    CaseStatus,
+    Check,
+    CheckStatus,
+    DailyCaseSummary,
+    DailyLatencyBucket,
+    DailyProviderSummary,
+    Decision,
+    SummaryState,
+    Verdict,
+)
 
 #: Percentiles shown per provider, in percent (integers keep the rank arithmetic exact in SQL and Python).
 PERCENTILES = (50, 95)
@@ -123,11 +141,118 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     )
 
 
-def cases_per_day(start: date, end: date) -> list[DayRow]:
-    since, until = _bounds(start, end)
-    rows = (
-        Case.objects.filter(created_at__gte=since, created_at__lt=until)
-        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+# --- per-day figures: from the raw rows, or from the daily summaries ---------------------------------
+# Every figure the dashboard shows except the latency percentiles is a sum over days, so the range is
+# assembled day by day: a day comes from its summary row (liveness.models.DailyCaseSummary and
+# DailyProviderSummary) when it is *sealed* (before the day of the last refresh) and *clean* (no audited
+# change since that refresh touched a case, decision or check counted on it); every other day (today,
+# days since the last refresh, days something changed on since) is aggregated from the raw rows in the
+# same request. The figures are therefore always those of the raw rows; the summaries only make long
+# ranges cheap. Every change these figures depend on writes an audit event naming its case (case.created,
+# check.*, case.auto_decided, decision.*, case.resubmitted, case.closed), which is what "clean" reads.
+
+#: How far before the last refresh's start the dirty-day scan looks: longer than any transaction lives
+#: (the task time limit is CELERY_TASK_TIME_LIMIT), so a change committed just after a refresh read its
+#: rows is still seen as a change.
+SUMMARY_SLACK = timedelta(minutes=10)
+
+
+@dataclass
+class CaseDay:
+    """Additive case figures of one day: the cases created that day, the decisions made that day."""
+
+    total: int = 0
+    live: int = 0
+    spoof: int = 0
+    resubmit: int = 0
+    undecided: int = 0
+    auto: int = 0
+    operator: int = 0
+    with_auto_verdict: int = 0
+    overridden: int = 0
+    four_eyes_pending: int = 0
+    four_eyes_approved: int = 0
+    four_eyes_refused: int = 0
+
+
+@dataclass
+class ProviderDay:
+    """Additive figures of one provider's checks settled on one day."""
+
+    settled: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    assessed: int = 0
+    passed: int = 0
+    latency_count: int = 0
+    latency_sum: int = 0
+    score_count: int = 0
+    score_sum: float = 0.0
+
+
+def _latency_edges() -> tuple[int, ...]:
+    """Lower edges (ms) of the latency buckets: 5 ms wide below 100 ms, then each about 5 % wider than
+    the one before, up to 10 minutes; the last bucket is open-ended."""
+    edges = list(range(0, 100, 5))
+    edge = 100
+    while edge < 600_000:
+        edges.append(edge)
+        edge = max(edge + 1, math.ceil(edge * 1.05))
+    return tuple(edges)
+
+
+LATENCY_EDGES = _latency_edges()
+
+
+def _bucket_of_latency() -> Case_:
+    """The bucket index of ``latency_ms`` as SQL (portable: CASE WHEN, no width_bucket)."""
+    return Case_(
+        *(When(latency_ms__lt=edge, then=Value(i)) for i, edge in enumerate(LATENCY_EDGES[1:])),
+        default=Value(len(LATENCY_EDGES) - 1),
+        output_field=IntegerField(),
+    )
+
+
+CASE_DAY_FIELDS = tuple(f.name for f in fields(CaseDay))
+PROVIDER_DAY_FIELDS = tuple(f.name for f in fields(ProviderDay))
+_SETTLED = (CheckStatus.SUCCEEDED, CheckStatus.FAILED, CheckStatus.SKIPPED)
+
+
+def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Sorted days as inclusive runs of consecutive days: [d1, d2, d3, d7] -> [(d1, d3), (d7, d7)]."""
+    runs: list[tuple[date, date]] = []
+    for day in sorted(set(days)):
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _in_days(field_name: str, days: Iterable[date]) -> Q | None:
+    """``field`` inside any of ``days`` (portal time zone), as one index range per run of days."""
+    q: Q | None = None
+    for first, last in _runs(days):
+        since, until = _bounds(first, last)
+        part = Q(**{f"{field_name}__gte": since, f"{field_name}__lt": until})
+        q = part if q is None else q | part
+    return q
+
+
+def _day_of(field_name: str) -> TruncDate:
+    return TruncDate(field_name, tzinfo=timezone.get_current_timezone())
+
+
+def raw_case_days(days: Iterable[date]) -> dict[date, CaseDay]:
+    """CaseDay of each of ``days`` that has any case or decision, from the raw rows (two queries)."""
+    where = _in_days("created_at", days)
+    if where is None:
+        return {}
+    found: dict[date, CaseDay] = {}
+    cases = (
+        Case.objects.filter(where)
+        .annotate(day=_day_of("created_at"))
+        .order_by()
         .values("day")
         .annotate(
             total=Count("pk"),
@@ -137,44 +262,246 @@ def cases_per_day(start: date, end: date) -> list[DayRow]:
             undecided=Count("pk", filter=Q(final_verdict="")),
             auto=Count("pk", filter=Q(decided_by__isnull=True, final_verdict__in=_DECIDED)),
             operator=Count("pk", filter=Q(decided_by__isnull=False)),
+            with_auto_verdict=Count("pk", filter=Q(auto_verdict__in=_DECIDED, final_verdict__in=_DECIDED)),
+            overridden=Count(
+                "pk",
+                filter=Q(auto_verdict__in=_DECIDED, final_verdict__in=_DECIDED) & ~Q(final_verdict=F("auto_verdict")),
+            ),
         )
-        .order_by("day")
     )
+    for row in cases:
+        values: dict[str, Any] = dict(row)
+        day = values.pop("day")
+        found[day] = CaseDay(**values)
+    four_eyes = (
+        Decision.objects.filter(where)
+        .annotate(day=_day_of("created_at"))
+        .order_by()
+        .values("day")
+        .annotate(
+            four_eyes_pending=Count("pk", filter=Q(approval_status=ApprovalStatus.PENDING)),
+            four_eyes_approved=Count("pk", filter=Q(approval_status=ApprovalStatus.APPROVED)),
+            four_eyes_refused=Count("pk", filter=Q(approval_status=ApprovalStatus.REFUSED)),
+        )
+    )
+    for answer in four_eyes:
+        answers: dict[str, Any] = dict(answer)
+        figures = found.setdefault(answers.pop("day"), CaseDay())
+        for name, value in answers.items():
+            setattr(figures, name, value)
+    return found
+
+
+def raw_provider_days(days: Iterable[date]) -> dict[tuple[date, str], ProviderDay]:
+    """ProviderDay of each (day, provider) with a settled check on one of ``days``, from the raw rows."""
+    where = _in_days("finished_at", days)
+    if where is None:
+        return {}
+    rows = (
+        Check.objects.filter(where, status__in=_SETTLED)
+        .annotate(day=_day_of("finished_at"))
+        .order_by()
+        .values("day", "provider")
+        .annotate(
+            settled=Count("pk"),
+            succeeded=Count("pk", filter=Q(status=CheckStatus.SUCCEEDED)),
+            failed=Count("pk", filter=Q(status=CheckStatus.FAILED)),
+            assessed=Count("pk", filter=Q(status=CheckStatus.SUCCEEDED, score__isnull=False)),
+            passed=Count("pk", filter=Q(status=CheckStatus.SUCCEEDED, passed=True)),
+            latency_count=Count("latency_ms"),
+            latency_sum=Coalesce(Sum("latency_ms"), 0),
+            score_count=Count("score", filter=Q(status=CheckStatus.SUCCEEDED)),
+            score_sum=Coalesce(Sum("score", filter=Q(status=CheckStatus.SUCCEEDED)), 0.0, output_field=FloatField()),
+        )
+    )
+    found: dict[tuple[date, str], ProviderDay] = {}
+    for row in rows:
+        values: dict[str, Any] = dict(row)
+        key = (values.pop("day"), values.pop("provider"))
+        found[key] = ProviderDay(**values)
+    return found
+
+
+def raw_latency_buckets(days: Iterable[date]) -> dict[tuple[date, str, int], int]:
+    """{(day, provider, bucket): checks} of the settled checks with a latency on ``days``, from the raw rows."""
+    where = _in_days("finished_at", days)
+    if where is None:
+        return {}
+    rows = (
+        Check.objects.filter(where, status__in=_SETTLED, latency_ms__isnull=False)
+        .annotate(day=_day_of("finished_at"), bucket=_bucket_of_latency())
+        .order_by()
+        .values_list("day", "provider", "bucket")
+        .annotate(n=Count("pk"))
+    )
+    return {(day, provider, bucket): n for day, provider, bucket, n in rows}
+
+
+def touched_days(since: datetime) -> set[date]:
+    """Days whose figures an audited change at or after ``since`` may have moved: the creation day of each
+    case named by such an event, and the days of that case's decisions and settled checks."""
+    case_ids = list(
+        AuditEvent.objects.filter(created_at__gte=since, case__isnull=False)
+        .order_by()
+        .values_list("case_id", flat=True)
+        .distinct()
+    )
+    days: set[date] = set()
+    if not case_ids:
+        return days
+    for model, field_name in ((Case, "created_at"), (Decision, "created_at"), (Check, "finished_at")):
+        key = "pk__in" if model is Case else "case_id__in"
+        days.update(
+            model.objects.filter(**{key: case_ids, f"{field_name}__isnull": False})
+            .annotate(day=_day_of(field_name))
+            .order_by()
+            .values_list("day", flat=True)
+            .distinct()
+        )
+    return days
+
+
+def summarised_days(start: date, end: date) -> set[date]:
+    """The days of [start, end] the summaries may answer for: sealed, and clean since the last refresh."""
+    state = SummaryState.objects.filter(pk=1).first()
+    if state is None or state.sealed_day <= start:
+        return set()
+    last = min(end, state.sealed_day - timedelta(days=1))
+    sealed = {start + timedelta(days=i) for i in range((last - start).days + 1)}
+    return sealed - touched_days(state.refreshed_at - SUMMARY_SLACK)
+
+
+def _summarised(start: date, end: date, use_summaries: bool | set[date]) -> set[date]:
+    """``use_summaries`` is True (look them up), False (raw rows only) or the days already looked up."""
+    if isinstance(use_summaries, set):
+        return use_summaries
+    return summarised_days(start, end) if use_summaries else set()
+
+
+def case_days(start: date, end: date, *, use_summaries: bool | set[date] = True) -> dict[date, CaseDay]:
+    summarised = _summarised(start, end, use_summaries)
     found = {
-        row["day"]: DayRow(
-            day=row["day"],
-            total=row["total"],
-            live=row["live"],
-            spoof=row["spoof"],
-            resubmit=row["resubmit"],
-            undecided=row["undecided"],
-            auto=row["auto"],
-            operator=row["operator"],
-        )
-        for row in rows
+        row.day: CaseDay(**{name: getattr(row, name) for name in CASE_DAY_FIELDS})
+        for row in DailyCaseSummary.objects.filter(day__gte=start, day__lte=end)
+        if row.day in summarised
     }
-    span = (end - start).days + 1
-    return [found.get(start + timedelta(days=i), DayRow(day=start + timedelta(days=i))) for i in range(span)]
+    span = {start + timedelta(days=i) for i in range((end - start).days + 1)}
+    found.update(raw_case_days(span - summarised))
+    return found
 
 
-def decision_summary(start: date, end: date) -> DecisionSummary:
-    since, until = _bounds(start, end)
-    cases = Case.objects.filter(created_at__gte=since, created_at__lt=until).aggregate(
-        cases=Count("pk"),
-        auto_decided=Count("pk", filter=Q(decided_by__isnull=True, final_verdict__in=_DECIDED)),
-        operator_decided=Count("pk", filter=Q(decided_by__isnull=False)),
-        with_auto_verdict=Count("pk", filter=Q(auto_verdict__in=_DECIDED, final_verdict__in=_DECIDED)),
-        overridden=Count(
-            "pk",
-            filter=Q(auto_verdict__in=_DECIDED, final_verdict__in=_DECIDED) & ~Q(final_verdict=F("auto_verdict")),
-        ),
+def provider_days(
+    start: date, end: date, *, use_summaries: bool | set[date] = True
+) -> dict[tuple[date, str], ProviderDay]:
+    summarised = _summarised(start, end, use_summaries)
+    found = {
+        (row.day, row.provider): ProviderDay(**{name: getattr(row, name) for name in PROVIDER_DAY_FIELDS})
+        for row in DailyProviderSummary.objects.filter(day__gte=start, day__lte=end)
+        if row.day in summarised
+    }
+    span = {start + timedelta(days=i) for i in range((end - start).days + 1)}
+    found.update(raw_provider_days(span - summarised))
+    return found
+
+
+def summaries_refresh(*, now: datetime | None = None) -> int:
+    """Rebuild the daily summaries of every day that is new since the last refresh or was touched since
+    (all days with data the first time), up to yesterday. Returns how many days were rebuilt.
+
+    Run by the ``refresh_dashboard_summaries`` task (CELERY_BEAT_SCHEDULE). Correctness never depends on
+    it: a day it has not rebuilt yet is read from the raw rows. It only decides how much of a long range
+    is cheap.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    with transaction.atomic():
+        state = SummaryState.objects.select_for_update().filter(pk=1).first()
+        if state is None:
+            firsts = [
+                value
+                for value in (
+                    Case.objects.aggregate(first=Min("created_at"))["first"],
+                    Check.objects.aggregate(first=Min("finished_at"))["first"],
+                )
+                if value is not None
+            ]
+            first = timezone.localdate(min(firsts)) if firsts else today
+            days = {first + timedelta(days=i) for i in range((today - first).days)}
+        else:
+            days = {state.sealed_day + timedelta(days=i) for i in range((today - state.sealed_day).days)}
+            days |= {day for day in touched_days(state.refreshed_at - SUMMARY_SLACK) if day < today}
+        if days:
+            cases = raw_case_days(days)
+            checks = raw_provider_days(days)
+            buckets = raw_latency_buckets(days)
+            for first, last in _runs(days):
+                DailyCaseSummary.objects.filter(day__gte=first, day__lte=last).delete()
+                DailyProviderSummary.objects.filter(day__gte=first, day__lte=last).delete()
+                DailyLatencyBucket.objects.filter(day__gte=first, day__lte=last).delete()
+            DailyCaseSummary.objects.bulk_create(
+                [DailyCaseSummary(day=day, **asdict(row)) for day, row in cases.items()], batch_size=1000
+            )
+            DailyProviderSummary.objects.bulk_create(
+                [
+                    DailyProviderSummary(day=day, provider=provider, **asdict(row))
+                    for (day, provider), row in checks.items()
+                ],
+                batch_size=1000,
+            )
+            DailyLatencyBucket.objects.bulk_create(
+                [DailyLatencyBucket(day=d, provider=p, bucket=b, count=n) for (d, p, b), n in buckets.items()],
+                batch_size=5000,
+            )
+        SummaryState.objects.update_or_create(pk=1, defaults={"refreshed_at": now, "sealed_day": today})
+    return len(days)
+
+
+# --- the dashboard's blocks ---------------------------------------------------------------------------
+
+
+def cases_per_day(
+    start: date, end: date, *, use_summaries: bool | set[date] = True, found: dict[date, CaseDay] | None = None
+) -> list[DayRow]:
+    if found is None:
+        found = case_days(start, end, use_summaries=use_summaries)
+    rows = []
+    for i in range((end - start).days + 1):
+        day = start + timedelta(days=i)
+        figures = found.get(day, CaseDay())
+        rows.append(
+            DayRow(
+                day=day,
+                total=figures.total,
+                live=figures.live,
+                spoof=figures.spoof,
+                resubmit=figures.resubmit,
+                undecided=figures.undecided,
+                auto=figures.auto,
+                operator=figures.operator,
+            )
+        )
+    return rows
+
+
+def decision_summary(
+    start: date, end: date, *, use_summaries: bool | set[date] = True, found: dict[date, CaseDay] | None = None
+) -> DecisionSummary:
+    if found is None:
+        found = case_days(start, end, use_summaries=use_summaries)
+    total = CaseDay()
+    for figures in found.values():
+        for name in CASE_DAY_FIELDS:
+            setattr(total, name, getattr(total, name) + getattr(figures, name))
+    return DecisionSummary(
+        cases=total.total,
+        auto_decided=total.auto,
+        operator_decided=total.operator,
+        with_auto_verdict=total.with_auto_verdict,
+        overridden=total.overridden,
+        four_eyes_pending=total.four_eyes_pending,
+        four_eyes_approved=total.four_eyes_approved,
+        four_eyes_refused=total.four_eyes_refused,
     )
-    four_eyes = Decision.objects.filter(created_at__gte=since, created_at__lt=until).aggregate(
-        four_eyes_pending=Count("pk", filter=Q(approval_status=ApprovalStatus.PENDING)),
-        four_eyes_approved=Count("pk", filter=Q(approval_status=ApprovalStatus.APPROVED)),
-        four_eyes_refused=Count("pk", filter=Q(approval_status=ApprovalStatus.REFUSED)),
-    )
-    return DecisionSummary(**cases, **four_eyes)
 
 
 def review_backlog(*, now: datetime | None = None) -> Backlog:
@@ -192,32 +519,96 @@ def review_backlog(*, now: datetime | None = None) -> Backlog:
     return Backlog(**totals)
 
 
-def provider_stats(start: date, end: date) -> list[ProviderRow]:
+def provider_stats(start: date, end: date, *, use_summaries: bool | set[date] = True) -> list[ProviderRow]:
     """Volume, pass and error rate, mean and p50/p95 latency of checks settled in the range."""
-    since, until = _bounds(start, end)
-    settled = Check.objects.filter(
-        finished_at__gte=since,
-        finished_at__lt=until,
-        status__in=(CheckStatus.SUCCEEDED, CheckStatus.FAILED, CheckStatus.SKIPPED),
-    )
+    totals: dict[str, ProviderDay] = {}
+    for (_, provider), figures in provider_days(start, end, use_summaries=use_summaries).items():
+        total = totals.setdefault(provider, ProviderDay())
+        for name in PROVIDER_DAY_FIELDS:
+            setattr(total, name, getattr(total, name) + getattr(figures, name))
     rows = {
-        row["provider"]: ProviderRow(**row)
-        for row in settled.values("provider")
-        .annotate(
-            settled=Count("pk"),
-            succeeded=Count("pk", filter=Q(status=CheckStatus.SUCCEEDED)),
-            failed=Count("pk", filter=Q(status=CheckStatus.FAILED)),
-            assessed=Count("pk", filter=Q(status=CheckStatus.SUCCEEDED, score__isnull=False)),
-            passed=Count("pk", filter=Q(status=CheckStatus.SUCCEEDED, passed=True)),
-            avg_latency_ms=Avg("latency_ms"),
-            avg_score=Avg("score", filter=Q(status=CheckStatus.SUCCEEDED)),
+        provider: ProviderRow(
+            provider=provider,
+            settled=t.settled,
+            succeeded=t.succeeded,
+            failed=t.failed,
+            assessed=t.assessed,
+            passed=t.passed,
+            avg_latency_ms=t.latency_sum / t.latency_count if t.latency_count else None,
+            avg_score=t.score_sum / t.score_count if t.score_count else None,
         )
-        .order_by("provider")
+        for provider, t in sorted(totals.items())
+        if t.settled
     }
-    for provider, values in latency_percentiles(settled).items():
+    since, until = _bounds(start, end)
+    settled = Check.objects.filter(finished_at__gte=since, finished_at__lt=until, status__in=_SETTLED)
+    summarised = _summarised(start, end, use_summaries)
+    percentiles = bucketed_percentiles(settled, start, end, summarised) if summarised else latency_percentiles(settled)
+    for provider, values in percentiles.items():
         if provider in rows:
             rows[provider].latency_ms = values
     return list(rows.values())
+
+
+def bucketed_percentiles(
+    settled: QuerySet[Check], start: date, end: date, summarised: set[date]
+) -> dict[str, dict[int, float | None]]:
+    """percentile_cont(p) of ``latency_ms`` per provider, exactly, without sorting the whole range.
+
+    The daily latency buckets (summaries for ``summarised`` days, the raw rows for the others) give,
+    per provider, how many latencies fall in each bucket; the cumulative counts say which bucket holds
+    each rank percentile_cont needs, and the value is read from the checks of that bucket alone (an
+    index range over ``check_latency_idx``), at the rank's offset inside it. Same rank arithmetic as
+    ``latency_percentiles_portable``.
+    """
+    counts: dict[str, dict[int, int]] = {}
+    runs = Q()
+    for first, last in _runs(summarised):
+        runs |= Q(day__gte=first, day__lte=last)
+    stored = (
+        DailyLatencyBucket.objects.filter(runs).order_by().values_list("provider", "bucket").annotate(n=Sum("count"))
+    )
+    for provider, bucket, n in stored:
+        counts.setdefault(provider, {})[bucket] = counts.get(provider, {}).get(bucket, 0) + n
+    span = {start + timedelta(days=i) for i in range((end - start).days + 1)}
+    for (_, provider, bucket), n in raw_latency_buckets(span - summarised).items():
+        counts.setdefault(provider, {})[bucket] = counts.get(provider, {}).get(bucket, 0) + n
+    result: dict[str, dict[int, float | None]] = {}
+    for provider, by_bucket in counts.items():
+        ordered = sorted(by_bucket.items())
+        n = sum(c for _, c in ordered)
+        result[provider] = {}
+        for p in PERCENTILES:
+            low_rank = (n - 1) * p // 100 + 1
+            fraction = ((n - 1) * p % 100) / 100
+            below = _latency_at_rank(settled, provider, ordered, low_rank)
+            above = _latency_at_rank(settled, provider, ordered, low_rank + 1) if fraction else below
+            if below is None:
+                result[provider][p] = None
+                continue
+            above = below if above is None else above
+            result[provider][p] = below + (above - below) * fraction
+    return result
+
+
+def _latency_at_rank(
+    settled: QuerySet[Check], provider: str, ordered: list[tuple[int, int]], rank: int
+) -> float | None:
+    """The ``rank``-th smallest latency (1-based) of ``provider``'s settled checks, via its bucket."""
+    before = 0
+    for bucket, count in ordered:
+        if before + count >= rank:
+            low = LATENCY_EDGES[bucket]
+            inside = settled.filter(provider=provider, latency_ms__gte=low)
+            if bucket + 1 < len(LATENCY_EDGES):
+                inside = inside.filter(latency_ms__lt=LATENCY_EDGES[bucket + 1])
+            value = inside.order_by("latency_ms").values_list("latency_ms", flat=True)[
+                rank - before - 1 : rank - before
+            ]
+            found = [v for v in value if v is not None]
+            return float(found[0]) if found else None
+        before += count
+    return None
 
 
 class PercentileCont(Aggregate):
@@ -290,12 +681,16 @@ def latency_percentiles_portable(checks: QuerySet[Check]) -> dict[str, dict[int,
     return result
 
 
-def dashboard(*, start: date, end: date) -> Dashboard:
+def dashboard(*, start: date, end: date, use_summaries: bool = True) -> Dashboard:
+    """Every block of the dashboard. ``use_summaries=False`` is the slow path (raw rows only), kept for
+    the test that proves both paths give the same figures and for the benchmark's baseline."""
+    summarised = summarised_days(start, end) if use_summaries else set()
+    found = case_days(start, end, use_summaries=summarised)
     return Dashboard(
         start=start,
         end=end,
-        days=cases_per_day(start, end),
-        decisions=decision_summary(start, end),
+        days=cases_per_day(start, end, found=found),
+        decisions=decision_summary(start, end, found=found),
         backlog=review_backlog(),
-        providers=provider_stats(start, end),
+        providers=provider_stats(start, end, use_summaries=summarised),
     )

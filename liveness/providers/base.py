@@ -158,6 +158,9 @@ class Provider(abc.ABC):
     is_remote: ClassVar[bool] = False
     #: A heuristic provider is labelled as such wherever its score is shown.
     is_heuristic: ClassVar[bool] = False
+    #: What this provider's 0..1 score is, in one sentence (the console's provider settings explain the
+    #: threshold and margin with it).
+    score_meaning: ClassVar[str] = ""
 
     def is_configured(self) -> bool:
         """True when the credentials / files this provider needs are present."""

@@ -40,6 +40,10 @@ class LocalEngineProvider(Provider):
     # both attack samples score under 0.15, 55 of 59 genuine photos over 0.6.
     default_threshold = 0.5
     default_review_margin = 0.1
+    score_meaning = (
+        "the engine's liveness score: the passive model's probability that the photo shows a live person, "
+        "capped by the engine's rules (face found, image quality, and for active cases each frame's answer)"
+    )
 
     def configuration_problem(self) -> str:
         try:

@@ -107,6 +107,7 @@ class AccuraFaceProvider(_AccuraProvider):
     kinds = frozenset({"selfie"})
     path = "/v2/api/liveness"
     image_role = "selfie"
+    score_meaning = "Accura's liveness percentage divided by 100 (Accura documents 55 % as its threshold)"
 
 
 @register
@@ -116,6 +117,9 @@ class AccuraIdProvider(_AccuraProvider):
     kinds = frozenset({"id_document"})
     path = "/v2/api/id-liveness"
     image_role = "id_front"
+    score_meaning = (
+        "Accura's liveness percentage for the document photo divided by 100 (Accura documents 55 % as its threshold)"
+    )
 
     def form_fields(self, request: CheckRequest) -> dict[str, str]:
         missing = [name for name in ("country_code", "card_code") if not getattr(request, name).strip()]

@@ -51,6 +51,7 @@ class KairosProvider(VendorProvider):
     base_url_setting = "KAIROS_BASE_URL"
     credential_settings = ("KAIROS_APP_ID", "KAIROS_APP_KEY")
     path = "/v0.2/liveness-verification"
+    score_meaning = "Kairos' faces_liveness value, 0..1 as Kairos reports it (live at or above the threshold)"
     secret_headers = ("app_id", "app_key")
     request_id_header = "X-Request-ID"
 

@@ -138,6 +138,10 @@ class RisetProvider(VendorProvider):
     base_url_setting = "RISET_BASE_URL"
     credential_settings = ("RISET_ACCESS_TOKEN",)
     path = "/liveness-api/verify-face-liveness"
+    score_meaning = (
+        "the share of frames that answered their parameter (and were labelled real): the threshold is the "
+        "share that must pass, sent to Riset as success_threshold = ceil(threshold * frames)"
+    )
     secret_headers = ("Accesstoken",)
     spoof_detection = True
 

@@ -52,7 +52,8 @@
     var extras = form.querySelectorAll("tr.extra-frame");
     extras.forEach(function (row) {
       var input = row.querySelector("input[type=file]");
-      if (!input || !input.files || input.files.length === 0) { row.hidden = true; }
+      var kept = row.hasAttribute("data-kept");
+      if (!kept && (!input || !input.files || input.files.length === 0)) { row.hidden = true; }
     });
     form.addEventListener("change", function (event) {
       if (event.target && event.target.type === "file") {
@@ -71,7 +72,21 @@
     });
   }
 
+  // Narrow screens: the navigation folds behind a Menu button (the button only appears with this script;
+  // without it the links simply wrap).
+  function setupNav(button) {
+    var bar = button.closest(".topbar");
+    button.hidden = false;
+    bar.classList.add("nav-collapsible");
+    button.addEventListener("click", function () {
+      var open = bar.classList.toggle("nav-open");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var toggle = document.querySelector("[data-nav-toggle]");
+    if (toggle) { setupNav(toggle); }
     var bulk = document.getElementById("bulk-form");
     if (bulk) { setupBulk(bulk); }
     var upload = document.querySelector("form[data-upload]");

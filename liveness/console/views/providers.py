@@ -55,9 +55,19 @@ def _rows(
                 "problem": provider.configuration_problem(),
                 "kinds": sorted(provider.kinds),
                 "suggested": prefilled,
+                "bands": _bands(setting.threshold, setting.review_margin),
             }
         )
     return rows
+
+
+def _bands(threshold: float, margin: float) -> str:
+    """The policy's three zones for these numbers, in words (liveness/policy.py, ``classify``)."""
+    low, high = max(threshold - margin, 0.0), threshold + margin
+    if margin == 0:
+        return f"now: a score of {threshold:g} or more passes, anything below fails; no borderline band."
+    passing = f"{high:g} or more passes clearly" if high <= 1 else "no score can pass clearly (threshold + margin > 1)"
+    return f"now: {passing}; from {low:g} up to {high:g} is borderline (a person decides); below {low:g} fails clearly."
 
 
 def _render(request: HttpRequest, *, status: int = 200, **bound: Any) -> HttpResponse:

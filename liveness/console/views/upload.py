@@ -14,6 +14,7 @@ from ...intake import ImageRejected
 from ...models import CaseKind
 from ...services import CaseInputError, case_create, workflow_providers
 from ...services.providers import ProviderSelectionError
+from .. import upload_drafts
 from ..access import console_view
 from ..forms import UploadForm
 
@@ -34,17 +35,31 @@ def _available() -> dict[str, list[str]]:
 
 @console_view("liveness.add_case", methods=("GET", "HEAD", "POST"))
 def case_upload(request: HttpRequest) -> HttpResponse:
-    form = UploadForm(request.POST or None, request.FILES or None)
+    """The upload form. After a refused POST the files that were fine are kept (upload_drafts) and
+    shown as "kept: name, size", so the operator fixes only what the form complains about."""
     status = 200
     if request.method == "POST":
+        fields = UploadForm.file_fields()
+        files, lost = upload_drafts.with_kept(request, fields)
+        form = UploadForm(request.POST, files)
+        form.kept = upload_drafts.kept_files(request)
         if form.is_valid():
             created = _create(request, form)
             if created is not None:
+                upload_drafts.discard_all(request)
                 return redirect("case_detail", public_id=created)
+        for field in lost:
+            form.add_error(field, "the file kept from before has expired: choose it again")
+        upload_drafts.keep_valid(request, files, set(form.errors))
+        form.kept = upload_drafts.kept_files(request)
         status = 400
+    else:
+        upload_drafts.discard_all(request)  # a fresh form starts empty
+        form = UploadForm()
     context: dict[str, Any] = {
         "form": form,
         "available": _available(),
+        "kept": form.kept,
     }
     return render(request, "console/upload.html", context, status=status)
 
@@ -59,8 +74,9 @@ def _create(request: HttpRequest, form: UploadForm) -> str | None:
             images=[image for _, image in images],
             created_by=user,
             external_ref=form.cleaned_data.get("external_ref") or "",
-            country_code=form.cleaned_data.get("country_code") or "",
-            card_code=form.cleaned_data.get("card_code") or "",
+            # Only the chosen kind's fields: the others' sections are hidden, not emptied, when the kind changes.
+            country_code=(form.cleaned_data.get("country_code") or "") if kind == CaseKind.ID_DOCUMENT else "",
+            card_code=(form.cleaned_data.get("card_code") or "") if kind == CaseKind.ID_DOCUMENT else "",
             success_threshold=form.cleaned_data.get("success_threshold") if kind == CaseKind.ACTIVE else None,
         )
     except ImageRejected as exc:
