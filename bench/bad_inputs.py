@@ -315,7 +315,12 @@ def snapshot(evidence_dir: Path, upload_dir: Path) -> dict[str, int]:
 
     counts = {model.__name__: model.objects.count() for model in
               (Case, Evidence, Check, Decision, WebhookDelivery, VerificationSession, FaceTemplate)}  # fmt: skip
-    counts["evidence files"] = sum(1 for p in evidence_dir.rglob("*") if p.is_file()) if evidence_dir.exists() else 0
+    files = [p for p in evidence_dir.rglob("*") if p.is_file()] if evidence_dir.exists() else []
+    # The console keeps an operator's good files while the form is corrected (liveness/console/upload_drafts.py):
+    # counted apart, and debris only if they outlive the form (see run_corpus).
+    drafts = evidence_dir / "upload-drafts"
+    counts["evidence files"] = sum(1 for p in files if drafts not in p.parents)
+    counts["kept upload drafts"] = len(files) - counts["evidence files"]
     counts["upload temp files"] = sum(1 for p in upload_dir.rglob("*") if p.is_file()) if upload_dir.exists() else 0
     return counts
 
@@ -326,6 +331,11 @@ def run_corpus(*, api_client: Any, console_client: Any, evidence_dir: Path, uplo
         for channel in item.channels:
             before = snapshot(evidence_dir, upload_dir)
             status, reason = send(item, channel, api_client=api_client, console_client=console_client)
+            if channel == "console":
+                from django.urls import reverse
+
+                # The operator leaves the corrected form: a fresh form discards what it kept.
+                console_client.get(reverse("case_upload"))
             after = snapshot(evidence_dir, upload_dir)
             if status >= 500:
                 outcome = "5xx"
