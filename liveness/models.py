@@ -402,6 +402,9 @@ class Decision(models.Model):
     verdict = models.CharField(max_length=20, choices=Verdict.choices)
     previous_verdict = models.CharField(max_length=20, choices=Verdict.choices, blank=True)
     reason = models.TextField(blank=True)
+    #: For a resubmission: codes of vocabulary.RESUBMISSION_REASONS (at least one), sent to the partner with
+    #: ``reason`` as the free text. Empty for the other verdicts.
+    resubmission_reasons = models.JSONField(default=list, blank=True)
     is_override = models.BooleanField(default=False)
     approval_status = models.CharField(
         max_length=20, choices=ApprovalStatus.choices, default=ApprovalStatus.NOT_REQUIRED

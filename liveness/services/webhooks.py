@@ -38,7 +38,17 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ..models import Case, Check, Partner, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
+from ..models import (
+    Case,
+    CaseStatus,
+    Check,
+    Decision,
+    Partner,
+    Verdict,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+)
 from ..outbound import OutboundRequest, TransportError, is_public, send
 from .audit import audit_record
 from .errors import Conflict
@@ -90,6 +100,28 @@ def webhook_signing_secrets(partner: Partner, *, now: datetime | None = None) ->
     return found
 
 
+def case_resubmission_request(case: Case) -> dict[str, Any] | None:
+    """What the partner is asked for while the case waits for a resubmission, else None: the reason codes
+    (vocabulary.RESUBMISSION_REASONS), the operator's free text, when it was asked and which round it sends
+    back. The same shape in the ``case.resubmission_requested`` webhook and in the case's GET."""
+    if case.status != CaseStatus.RESUBMISSION_REQUESTED:
+        return None
+    decision = (
+        Decision.objects.filter(case=case, verdict=Verdict.RESUBMIT, decided_at__isnull=False)
+        .order_by("-decided_at", "-pk")
+        .only("resubmission_reasons", "reason", "decided_at")
+        .first()
+    )
+    if decision is None:
+        return None
+    return {
+        "reasons": list(decision.resubmission_reasons or []),
+        "message": decision.reason,
+        "requested_at": decision.decided_at.isoformat() if decision.decided_at else None,
+        "round": case.round,
+    }
+
+
 def webhook_payload(*, case: Case, event: str, event_id: uuid.UUID, occurred_at: datetime) -> dict[str, Any]:
     checks = Check.objects.filter(case=case, round=case.round).order_by("id")
     return {
@@ -109,6 +141,7 @@ def webhook_payload(*, case: Case, event: str, event_id: uuid.UUID, occurred_at:
                 "decided_at": case.decided_at.isoformat() if case.decided_at else None,
                 "round": case.round,
                 "resubmission_count": case.resubmission_count,
+                "resubmission_request": case_resubmission_request(case),
                 "checks": [
                     {
                         "provider": c.provider,
