@@ -104,7 +104,10 @@ class CaseEventSerializer(serializers.Serializer):
     id = serializers.UUIDField(help_text="The event id, as the Kyc-Event-Id header.")
     type = serializers.ChoiceField(choices=[(e, e) for e in EVENTS])
     created_at = serializers.DateTimeField(help_text="When the event happened (keep the latest per case).")
-    data = WebhookCaseDataSerializer()
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # ``data`` as a declared field would shadow Serializer.data.
+        return {**super().get_fields(), "data": WebhookCaseDataSerializer()}
 
 
 class WebhookSessionSerializer(serializers.Serializer):
@@ -128,7 +131,9 @@ class SessionEventSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     type = serializers.ChoiceField(choices=[(e, e) for e in SESSION_EVENTS])
     created_at = serializers.DateTimeField()
-    data = WebhookSessionDataSerializer()
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {**super().get_fields(), "data": WebhookSessionDataSerializer()}
 
 
 _RESPONSES = {
