@@ -39,7 +39,7 @@ SIGNATURE_SCHEME = (
 
 HEADERS: dict[str, dict[str, Any]] = {
     SIGNATURE_HEADER: {
-        "description": "`v1=<hex HMAC-SHA256(secret, \"<Kyc-Timestamp>.<raw body>\")>`; during a secret rotation "
+        "description": '`v1=<hex HMAC-SHA256(secret, "<Kyc-Timestamp>.<raw body>")>`; during a secret rotation '
         "two comma-separated values, the new secret's first.",
         "example": "v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd",
     },
