@@ -459,6 +459,7 @@ class AuditAction(models.TextChoices):
     EVIDENCE_VIEWED = "evidence.viewed", "Image viewed"
     FACE_TEMPLATE_PURGED = "face_template.purged", "Face templates purged"
     PARTNER_WEBHOOK_SECRET_ROTATED = "partner.webhook_secret_rotated", "Webhook signing secret rotated"
+    PARTNER_WEBHOOK_URL_CHANGED = "partner.webhook_url_changed", "Webhook URL changed"
     PROVIDER_SETTING_CHANGED = "provider_setting.changed", "Provider settings changed"
     QUEUE_EXPORTED = "queue.exported", "Review queue exported"
     SESSION_CREATED = "session.created", "Verification session created"

@@ -34,6 +34,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -51,7 +53,7 @@ from ..models import (
 )
 from ..outbound import OutboundRequest, TransportError, is_public, send
 from .audit import audit_record
-from .errors import Conflict
+from .errors import Conflict, Invalid
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +71,14 @@ MAX_EXCERPT = 1000
 
 class WebhookError(Conflict):
     """A refusal of this service (see services.errors); ``code`` says which."""
+
+
+class WebhookUrlError(Invalid):
+    """A webhook URL the portal refuses to send to (input: 400)."""
+
+
+#: Partner.webhook_url's max_length.
+MAX_WEBHOOK_URL = 500
 
 
 @dataclass(frozen=True)
@@ -202,6 +212,40 @@ def webhook_url_problem(url: str, *, resolve: bool = True, what: str = "the webh
         if not is_public(str(info[4][0])):
             return f"{parts.hostname} resolves to a non-public address"
     return ""
+
+
+def partner_webhook_url_set(*, partner: Partner, url: str, actor: User | None = None, actor_label: str = "") -> bool:
+    """Set (or with "" clear) where the partner's events go; audited with before and after. False when the URL
+    was already this one (nothing written). Raises WebhookUrlError for a URL the portal would not POST to.
+
+    The address is not resolved here (DNS may differ at delivery): the delivery checks it again, and the
+    connection guard checks the peer it actually opens.
+    """
+    url = url.strip()
+    if len(url) > MAX_WEBHOOK_URL:
+        raise WebhookUrlError(f"at most {MAX_WEBHOOK_URL} characters", code="too_long", field="webhook_url")
+    if url:
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError:
+            raise WebhookUrlError("not a valid http(s) URL", code="invalid", field="webhook_url") from None
+        problem = webhook_url_problem(url, resolve=False)
+        if problem:
+            raise WebhookUrlError(problem, code="webhook_url_not_allowed", field="webhook_url")
+    with transaction.atomic():
+        locked = Partner.objects.select_for_update().only("pk", "slug", "webhook_url").get(pk=partner.pk)
+        before = locked.webhook_url
+        if before == url:
+            return False
+        Partner.objects.filter(pk=partner.pk).update(webhook_url=url)
+        audit_record(
+            action="partner.webhook_url_changed",
+            actor=actor,
+            actor_label=actor_label,
+            data={"partner": locked.slug, "before": before, "after": url},
+        )
+    partner.webhook_url = url
+    return True
 
 
 # --- enqueue ------------------------------------------------------------------------------------------
