@@ -50,6 +50,7 @@ def test_seed_demo_creates_the_logins_and_a_case_the_local_engine_decides_live()
     assert check.outcome == "pass"
     assert check.score is not None
     assert check.threshold is not None
+    assert check.review_margin is not None
     assert check.score >= check.threshold + check.review_margin  # a clear pass, not a borderline one
 
 
