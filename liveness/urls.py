@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from .console import views
-from .console.views import faces, partners
+from .console.views import faces, partners, resubmission
 from .console.views.sessions import session_link_create
 
 urlpatterns = [
@@ -25,6 +25,7 @@ urlpatterns = [
     path("blocklist/", faces.blocklist_list, name="blocklist"),
     path("blocklist/<int:entry_id>/remove/", faces.blocklist_remove_view, name="blocklist_remove"),
     path("cases/<uuid:public_id>/decide/", views.case_decide, name="case_decide"),
+    path("cases/<uuid:public_id>/next-round/", resubmission.case_resubmit_upload, name="case_resubmit_upload"),
     path("cases/<uuid:public_id>/claim/", views.case_claim, name="case_claim"),
     path("cases/<uuid:public_id>/release/", views.case_release, name="case_release"),
     path("cases/<uuid:public_id>/close/", views.case_close_view, name="case_close"),
