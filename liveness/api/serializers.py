@@ -152,7 +152,7 @@ class ResubmissionReasonField(serializers.ChoiceField):
             "error_messages",
             {"invalid_choice": f'"{{input}}" is not a resubmission reason: use {", ".join(RESUBMISSION_REASONS)}'},
         )
-        super().__init__(choices=list(RESUBMISSION_REASONS.items()), **kwargs)
+        super().__init__(choices=list(RESUBMISSION_REASONS), **kwargs)
 
 
 class DecisionInputSerializer(serializers.Serializer):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from liveness.models import AuditEvent, Partner
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import ARTEFACTS, screenshot
 from tests.console_support import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -54,3 +54,19 @@ def test_an_admin_sets_a_partners_webhook_and_gets_its_secret_once(page, log_in,
         "partner.webhook_url_changed",
         "partner.webhook_secret_rotated",
     }
+
+
+@pytest.mark.parametrize(
+    ("path", "shot"), [("/api/v1/docs/", "32-api-docs-webhooks"), ("/api/v1/redoc/", "33-redoc-webhooks")]
+)
+def test_swagger_and_redoc_show_the_webhooks(page, path: str, shot: str) -> None:
+    page.expected_csp_blocks.append("https://cdn.redoc.ly/redoc/logo-mini.svg")  # ReDoc's badge (see console test)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(path)
+    page.get_by_text("case.resubmission_requested", exact=False).first.wait_for(timeout=30_000)
+    page.get_by_text("case.resubmission_requested", exact=False).first.scroll_into_view_if_needed()
+    text = page.locator("body").inner_text()
+    for event in ("case.decided", "verification_session.submitted", "verification_session.expired"):
+        assert event in text, event
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / f"{shot}.png"))  # the viewport: the whole document is too tall
