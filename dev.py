@@ -139,6 +139,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         log(f"portal ready: http://127.0.0.1:{args.port}/")
         log(f"demo login: user=demo-operator password={password}")
         log(f"demo supervisor: user=demo-supervisor password={password}")
+        log(f"demo admin (partners' webhooks, Django admin): user=demo-admin password={password}")
         demo = subprocess.run(
             [str(VENV_PY), "manage.py", "demo_session", "--base-url", f"http://localhost:{args.port}"],
             cwd=ROOT, env=env, capture_output=True, text=True, check=False,

@@ -416,6 +416,9 @@ class Decision(models.Model):
     verdict = models.CharField(max_length=20, choices=Verdict.choices)
     previous_verdict = models.CharField(max_length=20, choices=Verdict.choices, blank=True)
     reason = models.TextField(blank=True)
+    #: For a resubmission: codes of vocabulary.RESUBMISSION_REASONS (at least one), sent to the partner with
+    #: ``reason`` as the free text. Empty for the other verdicts.
+    resubmission_reasons = models.JSONField(default=list, blank=True)
     is_override = models.BooleanField(default=False)
     approval_status = models.CharField(
         max_length=20, choices=ApprovalStatus.choices, default=ApprovalStatus.NOT_REQUIRED
@@ -472,6 +475,7 @@ class AuditAction(models.TextChoices):
     EVIDENCE_VIEWED = "evidence.viewed", "Image viewed"
     FACE_TEMPLATE_PURGED = "face_template.purged", "Face templates purged"
     PARTNER_WEBHOOK_SECRET_ROTATED = "partner.webhook_secret_rotated", "Webhook signing secret rotated"
+    PARTNER_WEBHOOK_URL_CHANGED = "partner.webhook_url_changed", "Webhook URL changed"
     PROVIDER_SETTING_CHANGED = "provider_setting.changed", "Provider settings changed"
     QUEUE_EXPORTED = "queue.exported", "Review queue exported"
     SESSION_CREATED = "session.created", "Verification session created"

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from .console import views
-from .console.views import faces
+from .console.views import faces, partners, resubmission
 from .console.views.sessions import session_link_create
 
 urlpatterns = [
@@ -26,6 +26,7 @@ urlpatterns = [
     path("blocklist/", faces.blocklist_list, name="blocklist"),
     path("blocklist/<int:entry_id>/remove/", faces.blocklist_remove_view, name="blocklist_remove"),
     path("cases/<uuid:public_id>/decide/", views.case_decide, name="case_decide"),
+    path("cases/<uuid:public_id>/next-round/", resubmission.case_resubmit_upload, name="case_resubmit_upload"),
     path("cases/<uuid:public_id>/claim/", views.case_claim, name="case_claim"),
     path("cases/<uuid:public_id>/release/", views.case_release, name="case_release"),
     path("cases/<uuid:public_id>/next/", views.case_next, name="case_next"),
@@ -38,6 +39,9 @@ urlpatterns = [
     path("accuracy/export.csv", views.accuracy_export, name="accuracy_export"),
     path("providers/", views.provider_settings, name="provider_settings"),
     path("providers/<str:key>/", views.provider_setting_change, name="provider_setting_change"),
+    path("partners/webhooks/", partners.partner_webhooks, name="partner_webhooks"),
+    path("partners/<slug:slug>/webhook-url/", partners.partner_webhook_url, name="partner_webhook_url"),
+    path("partners/<slug:slug>/webhook-secret/", partners.partner_webhook_secret, name="partner_webhook_secret"),
     path("webhooks/", views.webhook_list, name="webhook_list"),
     path("webhooks/<int:delivery_id>/", views.webhook_detail, name="webhook_detail"),
     path("webhooks/<int:delivery_id>/redeliver/", views.webhook_redeliver_view, name="webhook_redeliver"),

@@ -41,3 +41,15 @@ DEFAULT_FINDING_VERDICTS: dict[str, str] = {
     # FINDING_VERDICTS=blocklisted_face=spoof refuses a blocklisted face automatically instead.
     "blocklisted_face": "needs_review",
 }
+
+#: Why an operator asks for a resubmission: a closed list the partner can act on (tell the applicant what to do
+#: differently), sent with free text in the ``case.resubmission_requested`` webhook and in the case's GET.
+#: Code -> what it asks of the applicant, in plain words (the console shows these as the choices).
+RESUBMISSION_REASONS: dict[str, str] = {
+    "blurry": "the image is blurred or out of focus: hold the camera still, in good light",
+    "face_not_visible": "the face is not fully visible: no hat, mask or hand over it, the whole face in the frame",
+    "document_cut_off": "part of the document is cut off: all four corners inside the picture",
+    "glare": "light reflects on the document or the face: avoid direct light and flash",
+    "wrong_document": "the document is not the one asked for (type or country)",
+    "other": "something else: the free text says what",
+}

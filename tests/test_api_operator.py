@@ -172,7 +172,9 @@ def test_unknown_cases_and_decisions_are_404(op, sup):
 
 def test_an_operator_sees_any_case_with_its_decisions_but_no_images(op, operator):
     case = case_in(CaseStatus.NEEDS_REVIEW, Verdict.NEEDS_REVIEW)
-    op.post(decide_url(case), on(case, verdict="resubmit", reason="blurred"), format="json")
+    op.post(
+        decide_url(case), on(case, verdict="resubmit", reason="blurred", resubmission_reasons=["blurry"]), format="json"
+    )
     body = op.get(f"/api/v1/operator/cases/{case.public_id}/").json()
     assert body["status"] == CaseStatus.RESUBMISSION_REQUESTED
     assert body["resubmission_count"] == 1

@@ -36,7 +36,9 @@ def sent_back(client, scripted, operator, kind: str = "selfie") -> Case:
     scripted.script.append(ProviderResult(score=0.5))  # borderline: review
     for check in case.checks.all():
         services.check_execute(check_id=check.pk)
-    services.decision_record(case=case, actor=operator, verdict=Verdict.RESUBMIT, reason="too dark")
+    services.decision_record(
+        case=case, actor=operator, verdict=Verdict.RESUBMIT, reason="too dark", resubmission_reasons=["blurry"]
+    )
     case.refresh_from_db()
     assert case.status == CaseStatus.RESUBMISSION_REQUESTED
     return case

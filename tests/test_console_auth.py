@@ -111,7 +111,7 @@ def _every_console_url() -> list[tuple[str, str]]:
 
     fillers = {
         "public_id": CASE, "evidence_id": 1, "decision_id": 1, "delivery_id": 1, "key": "local",
-        "template_id": 1, "entry_id": 1,
+        "template_id": 1, "entry_id": 1, "slug": "demo-bank",
     }  # fmt: skip
     found = []
     for pattern in urls.urlpatterns:

@@ -158,12 +158,12 @@ def test_the_timeline_lists_the_audit_trail(operator_client: Client, scripted) -
 # --- decisions -----------------------------------------------------------------------------------
 
 
-def _decide(client: Client, case: Case, verdict: str, reason: str = "", version: int | None = None):
+def _decide(client: Client, case: Case, verdict: str, reason: str = "", version: int | None = None, codes: tuple = ()):
     """Post the decision form as the case page draws it: with the case's current version hidden in it."""
     version = Case.objects.get(pk=case.pk).version if version is None else version
     return client.post(
         reverse("case_decide", args=[case.public_id]),
-        {"verdict": verdict, "reason": reason, "expected_version": version},
+        {"verdict": verdict, "reason": reason, "expected_version": version, "resubmission_reasons": list(codes)},
     )
 
 
@@ -206,17 +206,23 @@ def test_resubmissions_are_bounded_per_case(operator_client: Client, scripted, s
     settings.MAX_RESUBMISSIONS = 2
     case = pipeline_case(scripted, results=[scripted_result(0.45)])
     Case.objects.filter(pk=case.pk).update(resubmission_count=2)
-    response = _decide(operator_client, case, Verdict.RESUBMIT, "blurred")
+    response = _decide(operator_client, case, Verdict.RESUBMIT, "blurred", codes=("blurry",))
     assert response.status_code == 400
     assert "already had 2 resubmissions (the limit)" in response.content.decode()
 
 
 def test_requesting_a_resubmission_needs_a_reason_and_then_applies(operator_client: Client, scripted) -> None:
     case = pipeline_case(scripted, results=[scripted_result(0.45)])
-    assert _decide(operator_client, case, Verdict.RESUBMIT).status_code == 400
-    assert _decide(operator_client, case, Verdict.RESUBMIT, "face cut off").status_code == 302
+    assert _decide(operator_client, case, Verdict.RESUBMIT, codes=("face_not_visible",)).status_code == 400
+    refused = _decide(operator_client, case, Verdict.RESUBMIT, "face cut off")
+    assert refused.status_code == 400
+    assert "say why a resubmission is needed: one or more of blurry" in refused.content.decode()
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.NEEDS_REVIEW
+    ok = _decide(operator_client, case, Verdict.RESUBMIT, "face cut off", codes=("face_not_visible", "other"))
+    assert ok.status_code == 302
     case.refresh_from_db()
     assert (case.status, case.resubmission_count) == (CaseStatus.RESUBMISSION_REQUESTED, 1)
+    assert case.decisions.get().resubmission_reasons == ["face_not_visible", "other"]
 
 
 def test_a_decision_clears_the_deciders_claim(operator_client: Client, olga, scripted) -> None:

@@ -347,7 +347,12 @@ def test_a_supervisor_requests_resubmission_for_many_cases(supervisor_client: Cl
     used_up = _case(resubmission_count=1)
     response = supervisor_client.post(
         reverse("queue_bulk"),
-        {"action": "resubmit", "reason": "image too dark", "cases": [fresh.public_id, used_up.public_id]},
+        {
+            "action": "resubmit",
+            "reason": "image too dark",
+            "resubmission_reasons": ["blurry", "glare"],
+            "cases": [fresh.public_id, used_up.public_id],
+        },
         follow=True,
     )
     assert b"resubmission requested for 1 case(s)" in response.content
@@ -355,6 +360,7 @@ def test_a_supervisor_requests_resubmission_for_many_cases(supervisor_client: Cl
     fresh.refresh_from_db()
     assert fresh.status == CaseStatus.RESUBMISSION_REQUESTED
     assert fresh.decisions.get().reason == "image too dark"
+    assert fresh.decisions.get().resubmission_reasons == ["blurry", "glare"]
     assert Case.objects.get(pk=used_up.pk).status == CaseStatus.NEEDS_REVIEW
 
 

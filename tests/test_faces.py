@@ -332,7 +332,9 @@ def test_a_lost_or_dead_face_step_is_retried_then_given_up(scripted, settings, f
 def test_a_resubmission_runs_the_face_step_again(scripted, fake_faces, supervisor_user):
     first = decided(scripted, fake_faces, vector(1), external_ref="a")
     case = decided(scripted, fake_faces, near(vector(1)), external_ref="b")
-    services.decision_record(case=case, actor=supervisor_user, verdict="resubmit", reason="new photo please")
+    services.decision_record(
+        case=case, actor=supervisor_user, verdict="resubmit", reason="new photo please", resubmission_reasons=["other"]
+    )
     case = services.case_resubmit(case=case, images=[services.IncomingImage("selfie", image_bytes(200, 200))])
     assert (case.round, case.face_search_state, case.findings) == (2, FaceSearchState.PENDING, [])
     settle_checks(scripted, case)

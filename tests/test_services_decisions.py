@@ -139,17 +139,26 @@ def test_unknown_verdicts_are_refused(operator):
 def test_resubmission_needs_a_reason_and_is_bounded(operator, settings):
     settings.MAX_RESUBMISSIONS = 1
     case = auto_decided(Verdict.NEEDS_REVIEW)
-    assert error_of(services.decision_record, case=case, actor=operator, verdict=Verdict.RESUBMIT).code == (
-        "reason_required"
+    assert error_of(
+        services.decision_record, case=case, actor=operator, verdict=Verdict.RESUBMIT, resubmission_reasons=["blurry"]
+    ).code == ("reason_required")
+    services.decision_record(
+        case=case, actor=operator, verdict=Verdict.RESUBMIT, reason="blurred", resubmission_reasons=["blurry"]
     )
-    services.decision_record(case=case, actor=operator, verdict=Verdict.RESUBMIT, reason="blurred")
     case.refresh_from_db()
     assert (case.status, case.resubmission_count) == (CaseStatus.RESUBMISSION_REQUESTED, 1)
     assert AuditEvent.objects.get(case=case, action="case.verdict_final").data["event"] == (
         "case.resubmission_requested"
     )
     Case.objects.filter(pk=case.pk).update(status=CaseStatus.NEEDS_REVIEW)
-    error = error_of(services.decision_record, case=case, actor=operator, verdict=Verdict.RESUBMIT, reason="again")
+    error = error_of(
+        services.decision_record,
+        case=case,
+        actor=operator,
+        verdict=Verdict.RESUBMIT,
+        reason="again",
+        resubmission_reasons=["glare"],
+    )
     assert error.code == "resubmission_limit"
 
 

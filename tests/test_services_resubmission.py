@@ -29,7 +29,9 @@ def sent_back(scripted, operator, *, kind: str = "selfie") -> Case:
         case = services.case_create(kind=kind, images=[IncomingImage("selfie", image_bytes())]).case
     scripted.script.append(ProviderResult(score=0.5))  # borderline: review
     services.check_execute(check_id=Check.objects.get(case=case).pk)
-    services.decision_record(case=case, actor=operator, verdict=Verdict.RESUBMIT, reason="too dark")
+    services.decision_record(
+        case=case, actor=operator, verdict=Verdict.RESUBMIT, reason="too dark", resubmission_reasons=["blurry"]
+    )
     case.refresh_from_db()
     assert case.status == CaseStatus.RESUBMISSION_REQUESTED
     return case

@@ -129,11 +129,25 @@ def test_a_decision_queues_a_delivery_that_is_sent_only_after_commit(
 def test_a_resubmission_request_is_its_own_event(partner, operator):
     case = review_case(partner)
     with enqueued(enqueue.DELIVER_WEBHOOK):
-        decision_record(case=case, actor=operator, verdict=Verdict.RESUBMIT, reason="too dark")
+        decision_record(
+            case=case,
+            actor=operator,
+            verdict=Verdict.RESUBMIT,
+            reason="too dark",
+            resubmission_reasons=["blurry", "glare"],
+        )
     delivery = WebhookDelivery.objects.get()
     assert delivery.event == "case.resubmission_requested"
-    assert delivery.payload["data"]["case"]["verdict"] == "resubmit"
-    assert delivery.payload["data"]["case"]["status"] == "resubmission_requested"
+    body = delivery.payload["data"]["case"]
+    assert body["verdict"] == "resubmit"
+    assert body["status"] == "resubmission_requested"
+    request = body["resubmission_request"]
+    assert request["reasons"] == ["blurry", "glare"]
+    assert request["message"] == "too dark"
+    assert request["round"] == 1
+    decided_at = case.decisions.get().decided_at
+    assert decided_at is not None
+    assert request["requested_at"] == decided_at.isoformat()
 
 
 def test_the_signature_verifies_and_the_headers_are_as_documented(partner, receiver):

@@ -401,6 +401,9 @@ SPECTACULAR_SETTINGS: dict[str, object] = {
     "TITLE": "KYC liveness portal API",
     "DESCRIPTION": "Submit liveness cases, poll their outcome, receive signed webhooks; operator review.",
     "VERSION": "1.0.0",
+    # 3.1 for its top-level `webhooks`: the events the portal POSTs to partners (liveness/api/webhook_schema.py).
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": "liveness.api.webhook_schema.WEBHOOKS",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
@@ -414,6 +417,7 @@ SPECTACULAR_SETTINGS: dict[str, object] = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "liveness.api.schema.add_problem_responses",
         "liveness.api.schema.document_empty_query_values",
+        "liveness.api.webhook_schema.add_webhook_headers",
     ],
     "ENUM_NAME_OVERRIDES": {
         "CaseStatusEnum": "liveness.models.CaseStatus",
@@ -422,6 +426,7 @@ SPECTACULAR_SETTINGS: dict[str, object] = {
         "CheckStatusEnum": "liveness.models.CheckStatus",
         "VerificationSessionStatusEnum": "liveness.models.VerificationSessionStatus",
         "HealthStatusEnum": [("ok", "ok"), ("error", "error")],
+        "ResubmissionReasonEnum": "liveness.vocabulary.RESUBMISSION_REASONS",
     },
 }
 # After a rotation the old key keeps working this long, so a partner can deploy the new one.

@@ -15,7 +15,8 @@ from rest_framework import serializers
 from ..models import Case, CaseKind, Check, CheckOutcome, Decision, Verdict
 from ..services import FACE_PARAMETERS
 from ..services.decisions import OPERATOR_VERDICTS
-from ..vocabulary import FINDINGS
+from ..services.webhooks import case_resubmission_request
+from ..vocabulary import FINDINGS, RESUBMISSION_REASONS
 
 # --- input ----------------------------------------------------------------------------------------
 
@@ -146,9 +147,39 @@ class CaseResubmitMultipartSerializer(CaseResubmitFieldsSerializer, MultipartIma
     pass
 
 
+def _reason_codes_help() -> str:
+    return "; ".join(f"`{code}`: {words}" for code, words in RESUBMISSION_REASONS.items())
+
+
+class ResubmissionReasonField(serializers.ChoiceField):
+    """One code of vocabulary.RESUBMISSION_REASONS."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "error_messages",
+            {"invalid_choice": f'"{{input}}" is not a resubmission reason: use {", ".join(RESUBMISSION_REASONS)}'},
+        )
+        super().__init__(choices=list(RESUBMISSION_REASONS), **kwargs)
+
+
 class DecisionInputSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=[(v.value, v.label) for v in OPERATOR_VERDICTS])
-    reason = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        max_length=4000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why. Required to change a standing live/spoof verdict and for a resubmission; for a "
+        "resubmission it is sent to the partner (webhook and GET of the case) as `message`.",
+    )
+    resubmission_reasons = serializers.ListField(
+        child=ResubmissionReasonField(),
+        required=False,
+        default=list,
+        max_length=len(RESUBMISSION_REASONS),
+        help_text="With verdict `resubmit` (required there, at least one; refused with any other verdict): what "
+        "the applicant should do differently, sent to the partner. " + _reason_codes_help(),
+    )
     expected_version = serializers.IntegerField(
         min_value=1,
         max_value=2_147_483_647,
@@ -242,6 +273,17 @@ class CaseSummarySerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request is not None else path
 
 
+class ResubmissionRequestSerializer(serializers.Serializer):
+    """What an operator asked for when sending the case back (present while it waits for a resubmission)."""
+
+    reasons = serializers.ListField(
+        child=ResubmissionReasonField(), help_text="At least one code. " + _reason_codes_help()
+    )
+    message = serializers.CharField(help_text="The operator's free text, for the applicant.")
+    requested_at = serializers.DateTimeField()
+    round = serializers.IntegerField(help_text="The round that was sent back; the resubmission becomes round + 1.")
+
+
 class CaseDetailSerializer(CaseSummarySerializer):
     auto_reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
     reason_codes = serializers.ListField(
@@ -256,6 +298,10 @@ class CaseDetailSerializer(CaseSummarySerializer):
     face_parameters = serializers.ListField(child=serializers.CharField(), read_only=True)
     providers = serializers.ListField(child=serializers.CharField(), read_only=True)
     checks = CheckSerializer(many=True, read_only=True)
+    resubmission_request = serializers.SerializerMethodField(
+        help_text="While the status is `resubmission_requested`: why, as reason codes and the operator's text "
+        "(POST new images to the case's `resubmit/`). `null` otherwise."
+    )
 
     class Meta(CaseSummarySerializer.Meta):
         fields = (
@@ -268,9 +314,14 @@ class CaseDetailSerializer(CaseSummarySerializer):
             "success_threshold",
             "providers",
             "resubmission_count",
+            "resubmission_request",
             "checks",
         )
         read_only_fields = fields
+
+    @extend_schema_field(ResubmissionRequestSerializer(allow_null=True))
+    def get_resubmission_request(self, case: Case) -> dict[str, Any] | None:
+        return case_resubmission_request(case)
 
 
 class CaseAcceptedSerializer(serializers.Serializer):
@@ -289,6 +340,9 @@ class DecisionSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.get_username", read_only=True)
     approver = serializers.SerializerMethodField()
     previous_verdict = BlankAsNullChoiceField(choices=Verdict.choices, allow_null=True, read_only=True)
+    resubmission_reasons = serializers.ListField(
+        child=ResubmissionReasonField(), read_only=True, help_text="For a resubmission: why (reason codes)."
+    )
 
     class Meta:
         model = Decision
@@ -299,6 +353,7 @@ class DecisionSerializer(serializers.ModelSerializer):
             "verdict",
             "previous_verdict",
             "reason",
+            "resubmission_reasons",
             "is_override",
             "approval_status",
             "actor",

@@ -26,6 +26,7 @@ from ..models import (
 from ..providers import provider_keys
 from ..services import FACE_PARAMETERS, IncomingImage
 from ..services.webhooks import EVENTS as WEBHOOK_EVENTS
+from ..vocabulary import RESUBMISSION_REASONS
 from .selectors import CONSOLE_PARTNER, DeliveryFilters, QueueFilters
 
 
@@ -117,6 +118,13 @@ class DecisionForm(forms.Form):
         widget=forms.RadioSelect,
     )
     reason = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    # Required for a resubmission (the service's rule, so the API and the bulk action say the same).
+    resubmission_reasons = forms.MultipleChoiceField(
+        required=False,
+        choices=[(code, code.replace("_", " ")) for code in RESUBMISSION_REASONS],
+        widget=forms.CheckboxSelectMultiple,
+        label="What to fix (for a resubmission; sent to the partner with the reason)",
+    )
     # The Case.version the page showed: a decision names the state it was made on (services.decision_record).
     expected_version = forms.IntegerField(
         widget=forms.HiddenInput,
@@ -145,6 +153,9 @@ class BulkForm(forms.Form):
     action = forms.ChoiceField(choices=[("assign", "Assign to"), ("resubmit", "Request resubmission")])
     assignee = forms.IntegerField(required=False)
     reason = forms.CharField(required=False, max_length=2000)
+    resubmission_reasons = forms.MultipleChoiceField(
+        required=False, choices=[(code, code.replace("_", " ")) for code in RESUBMISSION_REASONS]
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -5,7 +5,7 @@ One home for these rules: the console and the REST API both call these functions
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from ..models import ApprovalStatus, Case, CaseStatus, Decision, Verdict
 from ..policy import CaseDecision
+from ..vocabulary import RESUBMISSION_REASONS
 from .audit import audit_record
 from .claims import BulkResult, claim_blocker, claim_clear
 from .errors import Conflict, PermissionDenied, ServiceError, Stale
@@ -141,8 +142,37 @@ def _moved_on(case: Case, expected_version: int) -> DecisionStale:
     return DecisionStale(message, "conflict", extra={"current": state, "expected_version": expected_version})
 
 
+def resubmission_reasons_clean(*, verdict: str, codes: Iterable[str]) -> list[str]:
+    """The resubmission reason codes of a decision, checked: at least one of RESUBMISSION_REASONS for a
+    resubmission (order kept, repeats dropped), none for any other verdict. Raises DecisionError."""
+    given = list(dict.fromkeys(str(code).strip() for code in codes))
+    known = ", ".join(RESUBMISSION_REASONS)
+    if verdict != Verdict.RESUBMIT:
+        if given:
+            raise DecisionError("resubmission reasons go with a resubmission only", "invalid", "resubmission_reasons")
+        return []
+    if not given:
+        raise DecisionError(
+            f"say why a resubmission is needed: one or more of {known}", "required", "resubmission_reasons"
+        )
+    unknown = [code for code in given if code not in RESUBMISSION_REASONS]
+    if unknown:
+        raise DecisionError(
+            f"unknown resubmission reason {', '.join(repr(c) for c in unknown)}: use {known}",
+            "invalid_choice",
+            "resubmission_reasons",
+        )
+    return given
+
+
 def decision_record(
-    *, case: Case, actor: User, verdict: str, reason: str = "", expected_version: int | None = None
+    *,
+    case: Case,
+    actor: User,
+    verdict: str,
+    reason: str = "",
+    expected_version: int | None = None,
+    resubmission_reasons: Iterable[str] = (),
 ) -> Decision:
     """An operator decides a case: live, spoof or resubmit, with a reason where the rules want one.
 
@@ -155,11 +185,15 @@ def decision_record(
     Changing a standing live/spoof verdict (the policy's or an operator's) is an override: it needs a reason,
     and an override matching FOUR_EYES_RULES (from the current final verdict) waits for a different
     supervisor's approval (the case goes to pending_approval). The claim on the case is cleared.
+
+    A resubmission names why with ``resubmission_reasons`` (codes of RESUBMISSION_REASONS, at least one) and
+    the free text ``reason``; both go to the partner (webhook ``case.resubmission_requested``, the case's GET).
     """
     if verdict not in OPERATOR_VERDICTS:
         raise DecisionError(f"verdict must be one of {', '.join(OPERATOR_VERDICTS)}", "invalid_verdict", "verdict")
     if not actor.has_perm("liveness.decide_case"):
         raise DecisionForbidden("you may not decide cases", "permission_denied")
+    codes = resubmission_reasons_clean(verdict=verdict, codes=resubmission_reasons)
     reason = reason.strip()
     with transaction.atomic():
         locked = _lock_case(case.pk)
@@ -198,6 +232,7 @@ def decision_record(
             verdict=verdict,
             previous_verdict=current,
             reason=reason,
+            resubmission_reasons=codes,
             is_override=is_override,
             approval_status=ApprovalStatus.PENDING if four_eyes else ApprovalStatus.NOT_REQUIRED,
         )
@@ -213,6 +248,7 @@ def decision_record(
                     "decision": decision.pk,
                     "verdict": verdict,
                     "reason": reason,
+                    "resubmission_reasons": codes,
                     "current_verdict": current,
                     "auto_verdict": locked.auto_verdict,
                 },
@@ -258,6 +294,7 @@ def _apply_decision(*, case: Case, decision: Decision, actor: User) -> None:
             "decision": decision.pk,
             "verdict": decision.verdict,
             "reason": decision.reason,
+            "resubmission_reasons": list(decision.resubmission_reasons or []),
             "override": decision.is_override,
             "before": before,
             "after": {"status": case.status, "final_verdict": case.final_verdict},
@@ -334,17 +371,20 @@ def case_close(*, case: Case, actor: User, reason: str) -> Case:
     return case
 
 
-def cases_request_resubmission(*, cases: Sequence[Case], actor: User, reason: str) -> BulkResult:
+def cases_request_resubmission(
+    *, cases: Sequence[Case], actor: User, reason: str, resubmission_reasons: Iterable[str]
+) -> BulkResult:
     """A supervisor's bulk action: each case's review ends as "resubmission requested", through
     ``decision_record`` (same rules as the case page); a case the rules refuse is listed, not fatal."""
     if not actor.has_perm("liveness.assign_case"):
         raise DecisionForbidden("only a supervisor may run bulk actions", "permission_denied")
     if not reason.strip():
         raise DecisionError("a reason is required to request a resubmission", "reason_required", "reason")
+    codes = resubmission_reasons_clean(verdict=Verdict.RESUBMIT, codes=resubmission_reasons)
     result = BulkResult()
     for case in cases:
         try:
-            decision_record(case=case, actor=actor, verdict=Verdict.RESUBMIT, reason=reason)
+            decision_record(case=case, actor=actor, verdict=Verdict.RESUBMIT, reason=reason, resubmission_reasons=codes)
         except DecisionError as exc:
             result.refused.append((case, exc.message))
             continue

@@ -34,12 +34,24 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from .. import enqueue
-from ..models import Case, Check, Partner, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
+from ..models import (
+    Case,
+    CaseStatus,
+    Check,
+    Decision,
+    Partner,
+    Verdict,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+)
 from ..outbound import OutboundRequest, TransportError, is_public, send
 from .audit import audit_record
 from .errors import Conflict, Invalid
@@ -64,6 +76,14 @@ class WebhookError(Conflict):
 
 class CallbackUrlRefused(Invalid):
     """A per-case callback URL the partner may not set (no override permission, or not a public https URL)."""
+
+
+class WebhookUrlError(Invalid):
+    """A webhook URL the portal refuses to send to (input: 400)."""
+
+
+#: Partner.webhook_url's max_length.
+MAX_WEBHOOK_URL = 500
 
 
 @dataclass(frozen=True)
@@ -95,6 +115,28 @@ def webhook_signing_secrets(partner: Partner, *, now: datetime | None = None) ->
     return found
 
 
+def case_resubmission_request(case: Case) -> dict[str, Any] | None:
+    """What the partner is asked for while the case waits for a resubmission, else None: the reason codes
+    (vocabulary.RESUBMISSION_REASONS), the operator's free text, when it was asked and which round it sends
+    back. The same shape in the ``case.resubmission_requested`` webhook and in the case's GET."""
+    if case.status != CaseStatus.RESUBMISSION_REQUESTED:
+        return None
+    decision = (
+        Decision.objects.filter(case=case, verdict=Verdict.RESUBMIT, decided_at__isnull=False)
+        .order_by("-decided_at", "-pk")
+        .only("resubmission_reasons", "reason", "decided_at")
+        .first()
+    )
+    if decision is None:
+        return None
+    return {
+        "reasons": list(decision.resubmission_reasons or []),
+        "message": decision.reason,
+        "requested_at": decision.decided_at.isoformat() if decision.decided_at else None,
+        "round": case.round,
+    }
+
+
 def webhook_payload(*, case: Case, event: str, event_id: uuid.UUID, occurred_at: datetime) -> dict[str, Any]:
     checks = Check.objects.filter(case=case, round=case.round).order_by("id")
     return {
@@ -114,6 +156,7 @@ def webhook_payload(*, case: Case, event: str, event_id: uuid.UUID, occurred_at:
                 "decided_at": case.decided_at.isoformat() if case.decided_at else None,
                 "round": case.round,
                 "resubmission_count": case.resubmission_count,
+                "resubmission_request": case_resubmission_request(case),
                 "checks": [
                     {
                         "provider": c.provider,
@@ -193,6 +236,40 @@ def webhook_url_problem(url: str, *, resolve: bool = True, what: str = "the webh
         if not is_public(str(info[4][0])):
             return f"{parts.hostname} resolves to a non-public address"
     return ""
+
+
+def partner_webhook_url_set(*, partner: Partner, url: str, actor: User | None = None, actor_label: str = "") -> bool:
+    """Set (or with "" clear) where the partner's events go; audited with before and after. False when the URL
+    was already this one (nothing written). Raises WebhookUrlError for a URL the portal would not POST to.
+
+    The address is not resolved here (DNS may differ at delivery): the delivery checks it again, and the
+    connection guard checks the peer it actually opens.
+    """
+    url = url.strip()
+    if len(url) > MAX_WEBHOOK_URL:
+        raise WebhookUrlError(f"at most {MAX_WEBHOOK_URL} characters", code="too_long", field="webhook_url")
+    if url:
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError:
+            raise WebhookUrlError("not a valid http(s) URL", code="invalid", field="webhook_url") from None
+        problem = webhook_url_problem(url, resolve=False)
+        if problem:
+            raise WebhookUrlError(problem, code="webhook_url_not_allowed", field="webhook_url")
+    with transaction.atomic():
+        locked = Partner.objects.select_for_update().only("pk", "slug", "webhook_url").get(pk=partner.pk)
+        before = locked.webhook_url
+        if before == url:
+            return False
+        Partner.objects.filter(pk=partner.pk).update(webhook_url=url)
+        audit_record(
+            action="partner.webhook_url_changed",
+            actor=actor,
+            actor_label=actor_label,
+            data={"partner": locked.slug, "before": before, "after": url},
+        )
+    partner.webhook_url = url
+    return True
 
 
 # --- enqueue ------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
     var action = form.querySelector("[data-bulk-action]");
     var assignee = form.querySelector("[data-bulk-assignee]");
     var reason = form.querySelector("[data-bulk-reason]");
+    var reasonCodes = form.querySelector("[data-bulk-reason-codes]");
     var submit = form.querySelector("[data-bulk-submit]");
     function refresh() {
       var ticked = Array.prototype.filter.call(items(), function (i) { return i.checked; }).length;
@@ -18,6 +19,7 @@
       var assigning = action && action.value === "assign";
       if (assignee) { assignee.hidden = !assigning; }
       if (reason) { reason.hidden = assigning; }
+      if (reasonCodes) { reasonCodes.hidden = assigning; }
     }
     if (all) {
       all.addEventListener("change", function () {

@@ -183,9 +183,10 @@ class DecisionCreateApi(APIView):
         "a claim, an approval), the answer is 409 `conflict` saying what changed, and nothing is recorded; of "
         "two decisions on the same version exactly one succeeds.\n\n"
         "Changing a standing live/spoof verdict — the policy's or an operator's — is an override: it needs a "
-        "`reason`; an override under the four-eyes rules (`FOUR_EYES_RULES`, from the current final verdict) "
-        "waits for a supervisor (`approval_status: pending`). A case another operator has claimed answers 409 "
-        "`claimed`.",
+        "`reason`. A resubmission needs a `reason` and `resubmission_reasons` (codes the partner receives with "
+        "the reason); a missing or unknown code is a 400. An override under the four-eyes rules "
+        "(`FOUR_EYES_RULES`, from the current final verdict) waits for a supervisor (`approval_status: "
+        "pending`). A case another operator has claimed answers 409 `claimed`.",
         tags=["operator"],
         request=DecisionInputSerializer,
         parameters=[
@@ -216,6 +217,7 @@ class DecisionCreateApi(APIView):
             verdict=serializer.validated_data["verdict"],
             reason=serializer.validated_data["reason"],
             expected_version=_expected_version(request, serializer.validated_data.get("expected_version")),
+            resubmission_reasons=serializer.validated_data["resubmission_reasons"],
         )
         return Response(DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
 

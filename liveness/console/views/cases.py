@@ -254,6 +254,7 @@ def case_decide(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 verdict=form.cleaned_data["verdict"],
                 reason=form.cleaned_data["reason"],
                 expected_version=form.cleaned_data["expected_version"],
+                resubmission_reasons=form.cleaned_data["resubmission_reasons"],
             )
         except ServiceError as exc:
             if not service_error_shown(request, exc, form):

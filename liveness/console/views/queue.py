@@ -18,6 +18,7 @@ from django.utils.http import urlencode
 from ...models import Case
 from ...services import ServiceError, audit_record, cases_request_resubmission, claims
 from ...services.claims import BulkResult
+from ...vocabulary import RESUBMISSION_REASONS
 from .. import presenters, selectors
 from ..access import console_view, safe_next, service_error_shown
 from ..forms import BulkForm, QueueFilterForm
@@ -56,6 +57,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "export_url": reverse("case_export") + ("?" + urlencode(params) if params else ""),
         "can_bulk": can_bulk,
         "operators": selectors.operators_for_assignment() if can_bulk else [],
+        "resubmission_reasons": list(RESUBMISSION_REASONS.items()) if can_bulk else [],
         "tabs": _tabs(filters),
     }
     return render(request, "console/case_list.html", context)
@@ -185,7 +187,12 @@ def queue_bulk(request: HttpRequest) -> HttpResponse:
             result: BulkResult = claims.cases_assign(cases=cases, assignee=assignee, actor=actor)
             done = f"{len(result.done)} case(s) assigned to {assignee.get_username()}"
         else:
-            result = cases_request_resubmission(cases=cases, actor=actor, reason=form.cleaned_data.get("reason") or "")
+            result = cases_request_resubmission(
+                cases=cases,
+                actor=actor,
+                reason=form.cleaned_data.get("reason") or "",
+                resubmission_reasons=form.cleaned_data.get("resubmission_reasons") or [],
+            )
             done = f"resubmission requested for {len(result.done)} case(s)"
     except ServiceError as exc:
         service_error_shown(request, exc)

@@ -11,7 +11,7 @@ from liveness.services.api_keys import api_key_is_usable
 
 
 class Command(BaseCommand):
-    help = "List API keys, optionally of one partner."
+    help = "List every API key (partners' and operators'), or one partner's with --partner."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--partner", help="a partner's slug")
@@ -20,6 +20,9 @@ class Command(BaseCommand):
         keys = ApiKey.objects.select_related("partner", "user").order_by("created_at")
         if options["partner"]:
             keys = keys.filter(partner__slug=options["partner"])
+        if not keys.exists():
+            self.stderr.write("no API keys" + (f" for partner {options['partner']!r}" if options["partner"] else ""))
+            return
         for key in keys:
             owner = (
                 f"partner:{key.partner.slug}" if key.partner else f"user:{key.user.get_username() if key.user else '?'}"
