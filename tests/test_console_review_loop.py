@@ -149,6 +149,11 @@ def test_a_different_person_on_an_id_document_reads_face_mismatch_not_spoof(oper
 # --- the reason rule in words ---------------------------------------------------------------------------
 
 
+def _codes_for(verdict: str) -> dict[str, list[str]]:
+    """A resubmission also names what to fix (its reason codes): given, so only the reason text is tested."""
+    return {"resubmission_reasons": ["blurry"]} if verdict == Verdict.RESUBMIT else {}
+
+
 @pytest.mark.parametrize(
     ("score", "decided_by_operator", "needing"),
     [
@@ -179,7 +184,9 @@ def test_the_help_text_names_exactly_the_verdicts_the_service_wants_a_reason_for
         fresh = Case.objects.get(pk=case.pk)
         if fresh.status not in (CaseStatus.NEEDS_REVIEW, CaseStatus.DECIDED):
             continue
-        decision = decision_record(case=fresh, actor=olga, verdict=verdict, expected_version=fresh.version)
+        decision = decision_record(
+            case=fresh, actor=olga, verdict=verdict, expected_version=fresh.version, **_codes_for(verdict)
+        )
         assert decision.reason == ""
         break
     for verdict in needing:
@@ -187,7 +194,9 @@ def test_the_help_text_names_exactly_the_verdicts_the_service_wants_a_reason_for
         if fresh.status not in (CaseStatus.NEEDS_REVIEW, CaseStatus.DECIDED) or fresh.final_verdict == verdict:
             continue
         with pytest.raises(DecisionError) as refused:
-            decision_record(case=fresh, actor=olga, verdict=verdict, expected_version=fresh.version)
+            decision_record(
+                case=fresh, actor=olga, verdict=verdict, expected_version=fresh.version, **_codes_for(verdict)
+            )
         assert refused.value.code == "reason_required"
 
 

@@ -55,6 +55,8 @@ class ProblemCode(models.TextChoices):
     UNSUPPORTED_LOCALE = "unsupported_locale", "the hosted page does not speak this locale"
     CALLBACK_OVERRIDE_NOT_ALLOWED = "callback_override_not_allowed", "the partner may not set a per-case callback URL"
     CALLBACK_URL_NOT_ALLOWED = "callback_url_not_allowed", "the callback URL is not a public https URL"
+    WEBHOOK_URL_NOT_ALLOWED = "webhook_url_not_allowed", "a partner's webhook URL the portal would not send to"
+    TOO_LONG = "too_long", "a value over its length limit (a partner's webhook URL)"
     REDIRECT_URL_NOT_ALLOWED = "redirect_url_not_allowed", "the redirect URL is not a public https URL"
     INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key", "the Idempotency-Key is not 1-200 visible ASCII characters"
     INVALID_IF_MATCH = "invalid_if_match", 'the If-Match header is not a case version such as "v3"'
