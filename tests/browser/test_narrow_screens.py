@@ -36,6 +36,7 @@ def _pages(case: Case, delivery: WebhookDelivery) -> list[tuple[str, str]]:
         ("blocklist", reverse("blocklist")),
         ("webhooks", reverse("webhook_list")),
         ("webhook", reverse("webhook_detail", args=[delivery.pk])),
+        ("partners", reverse("partner_webhooks")),
     ]
 
 
