@@ -215,11 +215,16 @@ def test_the_shortcut_list_traps_focus_closes_with_escape_and_keys_are_off_while
     page.keyboard.press("r")
     assert page.locator("input[name=verdict][value=resubmit]").is_checked()
     assert page.evaluate("document.activeElement.name") == "reason"
-    page.keyboard.type("The document photo is cut off.")
+    page.keyboard.type("The photo is too blurry to read.")
+    # A resubmission also names what to fix: Tab reaches the reason codes, Space ticks one, Enter records.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.value") == "blurry"
+    page.keyboard.press(" ")
     with page.expect_navigation():
-        page.keyboard.press("Control+Enter")
+        page.keyboard.press("Enter")
     case.refresh_from_db()
     assert case.final_verdict == Verdict.RESUBMIT
+    assert case.decisions.latest("created_at").resubmission_reasons == ["blurry"]
 
 
 def test_a_case_claimed_by_someone_else_says_so_above_the_form(page, log_in, role_user, scripted):
