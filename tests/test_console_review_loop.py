@@ -149,9 +149,9 @@ def test_a_different_person_on_an_id_document_reads_face_mismatch_not_spoof(oper
 # --- the reason rule in words ---------------------------------------------------------------------------
 
 
-def _codes_for(verdict: str) -> dict[str, list[str]]:
+def _codes_for(verdict: str) -> list[str]:
     """A resubmission also names what to fix (its reason codes): given, so only the reason text is tested."""
-    return {"resubmission_reasons": ["blurry"]} if verdict == Verdict.RESUBMIT else {}
+    return ["blurry"] if verdict == Verdict.RESUBMIT else []
 
 
 @pytest.mark.parametrize(
@@ -185,7 +185,11 @@ def test_the_help_text_names_exactly_the_verdicts_the_service_wants_a_reason_for
         if fresh.status not in (CaseStatus.NEEDS_REVIEW, CaseStatus.DECIDED):
             continue
         decision = decision_record(
-            case=fresh, actor=olga, verdict=verdict, expected_version=fresh.version, **_codes_for(verdict)
+            case=fresh,
+            actor=olga,
+            verdict=verdict,
+            expected_version=fresh.version,
+            resubmission_reasons=_codes_for(verdict),
         )
         assert decision.reason == ""
         break
@@ -195,7 +199,11 @@ def test_the_help_text_names_exactly_the_verdicts_the_service_wants_a_reason_for
             continue
         with pytest.raises(DecisionError) as refused:
             decision_record(
-                case=fresh, actor=olga, verdict=verdict, expected_version=fresh.version, **_codes_for(verdict)
+                case=fresh,
+                actor=olga,
+                verdict=verdict,
+                expected_version=fresh.version,
+                resubmission_reasons=_codes_for(verdict),
             )
         assert refused.value.code == "reason_required"
 
