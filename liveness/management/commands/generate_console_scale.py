@@ -135,7 +135,7 @@ FROM valued
 # One decision per operator action; overrides of an automatic verdict need four-eyes half of the time.
 _DECISIONS = """
 INSERT INTO liveness_decision (case_id, actor_id, verdict, previous_verdict, reason, is_override,
-  approval_status, approver_id, approval_note, decided_at, created_at)
+  approval_status, approver_id, approval_note, decided_at, created_at, resubmission_reasons)
 SELECT c.id, coalesce(c.decided_by_id, (%(operators)s::int[])[1]),
   CASE WHEN c.status = 'pending_approval' THEN CASE WHEN c.auto_verdict = 'live' THEN 'spoof' ELSE 'live' END
        WHEN c.status = 'closed' THEN 'needs_review' ELSE c.final_verdict END,
@@ -147,7 +147,9 @@ SELECT c.id, coalesce(c.decided_by_id, (%(operators)s::int[])[1]),
             AND c.final_verdict <> c.auto_verdict THEN
          CASE WHEN c.id %% 2 = 0 THEN 'approved' ELSE 'not_required' END
        ELSE 'not_required' END,
-  NULL, '', c.decided_at, coalesce(c.decided_at, c.created_at + interval '5 minutes')
+  NULL, '', c.decided_at, coalesce(c.decided_at, c.created_at + interval '5 minutes'),
+  CASE WHEN c.final_verdict = 'resubmit' AND c.status NOT IN ('pending_approval', 'closed')
+       THEN '["blurry"]'::jsonb ELSE '[]'::jsonb END
 FROM liveness_case c
 WHERE c.id > %(base)s AND (c.decided_by_id IS NOT NULL OR c.status = 'pending_approval')
 """
