@@ -172,6 +172,34 @@ def wsgi_keeps_the_test_connection():
     request_finished.connect(close_old_connections)
 
 
+def reproducible_examples(max_examples: int):
+    """Hypothesis settings of the fuzz tests: the same examples every run, so a failure is reproducible."""
+    return hypothesis_settings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+def fuzz_plan(operation, world: dict) -> tuple[dict[str, str], list]:
+    """The headers (the key of the role the operation's path needs) and the strategies to fuzz one operation
+    with: positive and negative data (health takes no input: positive only), plus the world's real ids in
+    its path parameters."""
+    key = world["operator_key"] if operation.path.startswith(OPERATOR_PREFIX) else world["partner_key"]
+    if operation.path.startswith(SUPERVISOR_PREFIX):
+        key = world["supervisor_key"]
+    modes = [GenerationMode.POSITIVE] if operation.path in HEALTH_PATHS else list(GenerationMode)
+    strategies = [operation.as_strategy(mode) for mode in modes]
+    if "{public_id}" in operation.path:
+        ids = world["session_ids"] if "verification-sessions" in operation.path else world["case_ids"]
+        strategies += [operation.as_strategy(path_parameters={"public_id": i}) for i in ids]
+    if "{decision_id}" in operation.path:
+        strategies.append(operation.as_strategy(path_parameters={"decision_id": world["decision_id"]}))
+    return {"Authorization": f"Bearer {key}"}, strategies
+
+
 def test_schemathesis_finds_no_server_error_and_no_response_outside_the_schema(
     fuzz_world, wsgi_keeps_the_test_connection
 ):
@@ -179,26 +207,9 @@ def test_schemathesis_finds_no_server_error_and_no_response_outside_the_schema(
     schema = schemathesis.openapi.from_wsgi(SCHEMA_URL, app)
     operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
     assert len(operations) == 16
-    hypothesis_config = hypothesis_settings(
-        max_examples=25,
-        deadline=None,
-        derandomize=True,  # the same examples every run: a failure here is reproducible
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    hypothesis_config = reproducible_examples(25)
     for operation in operations:
-        key = fuzz_world["operator_key"] if operation.path.startswith(OPERATOR_PREFIX) else fuzz_world["partner_key"]
-        if operation.path.startswith(SUPERVISOR_PREFIX):
-            key = fuzz_world["supervisor_key"]
-        headers = {"Authorization": f"Bearer {key}"}
-        # Negative data (outside the schema) for every operation that takes any input; health takes none.
-        modes = [GenerationMode.POSITIVE] if operation.path in HEALTH_PATHS else list(GenerationMode)
-        strategies = [operation.as_strategy(mode) for mode in modes]
-        if "{public_id}" in operation.path:
-            ids = fuzz_world["session_ids"] if "verification-sessions" in operation.path else fuzz_world["case_ids"]
-            strategies += [operation.as_strategy(path_parameters={"public_id": i}) for i in ids]
-        if "{decision_id}" in operation.path:
-            strategies.append(operation.as_strategy(path_parameters={"decision_id": fuzz_world["decision_id"]}))
+        headers, strategies = fuzz_plan(operation, fuzz_world)
         for strategy in strategies:
             fuzz(strategy, headers, hypothesis_config)
 

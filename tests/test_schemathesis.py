@@ -16,19 +16,16 @@ import os
 import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
-from hypothesis import HealthCheck, given
-from hypothesis import settings as hypothesis_settings
-from schemathesis import GenerationMode
+from hypothesis import given
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Ok
 
 from tests.test_api_schema import (  # noqa: F401 - fixtures (pytest finds them by name here)
-    HEALTH_PATHS,
-    OPERATOR_PREFIX,
     SCHEMA_URL,
-    SUPERVISOR_PREFIX,
+    fuzz_plan,
     fuzz_world,
+    reproducible_examples,
     wsgi_keeps_the_test_connection,
 )
 
@@ -110,27 +107,11 @@ def test_every_schemathesis_check_passes_on_every_operation(fuzz_world, wsgi_kee
     schema.config.generation.update(allow_extra_parameters=False)
     operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
     assert len(operations) == 16
-    config = hypothesis_settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        derandomize=True,  # the same examples every run: a failure here is reproducible
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    config = reproducible_examples(EXAMPLES)
     failures: dict[str, str] = {}
     calls = 0
     for operation in operations:
-        key = fuzz_world["operator_key"] if operation.path.startswith(OPERATOR_PREFIX) else fuzz_world["partner_key"]
-        if operation.path.startswith(SUPERVISOR_PREFIX):
-            key = fuzz_world["supervisor_key"]
-        headers = {"Authorization": f"Bearer {key}"}
-        modes = [GenerationMode.POSITIVE] if operation.path in HEALTH_PATHS else list(GenerationMode)
-        strategies = [operation.as_strategy(mode) for mode in modes]
-        if "{public_id}" in operation.path:
-            ids = fuzz_world["session_ids"] if "verification-sessions" in operation.path else fuzz_world["case_ids"]
-            strategies += [operation.as_strategy(path_parameters={"public_id": i}) for i in ids]
-        if "{decision_id}" in operation.path:
-            strategies.append(operation.as_strategy(path_parameters={"decision_id": fuzz_world["decision_id"]}))
+        headers, strategies = fuzz_plan(operation, fuzz_world)
         for strategy in strategies:
             calls += fuzz(strategy, headers, checks, config, failures)
     assert calls > len(operations) * 2
