@@ -20,6 +20,8 @@ its own Redis database (5, flushed). Then, with nothing else of it running while
    p50/p95, minus the vendor's latency.
 
 Ratios are taken within one run; the machine is shared, so run it several times and report the range.
+``LOAD_DB_NAME``, ``LOAD_REDIS_URL`` and ``LOAD_VAR_DIR`` move its database, Redis database and files elsewhere
+(two runs side by side must not share them: each drops its database and flushes its Redis database).
 """
 
 from __future__ import annotations
@@ -48,9 +50,10 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
-DB_NAME = "kyc_throughput_load"
+# Overridable so that several people can run it side by side on one machine without sharing state.
+DB_NAME = os.environ.get("LOAD_DB_NAME", "kyc_throughput_load")
 PG = "postgres://postgres@127.0.0.1:5432"
-REDIS_URL = "redis://127.0.0.1:6379/5"
+REDIS_URL = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/5")
 IO_QUEUE = "kyc-load"
 CPU_QUEUE = "kyc-load-cpu"
 SAMPLE = Path("/work/shared/testdata/genuine/deepface__tests_unit_dataset_img58.jpg")
