@@ -19,7 +19,7 @@ from ..models import Case, CaseKind, Check, CheckStatus, Evidence, EvidenceRole,
 from ..vocabulary import FACE_PARAMETERS
 from .audit import audit_record
 from .errors import Conflict, Invalid
-from .faces import face_search_schedule
+from .faces import face_search_enqueue, face_search_fields
 from .fallback import PlannedCheck, checks_plan
 from .idempotency import Submission
 from .providers import ProviderSelectionError, provider_config, provider_settings_snapshot, workflow_providers
@@ -236,11 +236,12 @@ def _case_create_rows(
             created_by=created_by,
             providers=chosen,
             request_fingerprint=fingerprint,
+            **face_search_fields(),  # in the INSERT: no UPDATE of the new row
             **fields,
         )
         evidence_create_for_round(case=case, validated=validated, stored_keys=stored_keys)
         checks_create_for_round(case=case, providers=chosen, plan=plan)
-        face_search_schedule(case=case)
+        face_search_enqueue(case=case)
         audit_record(
             action="case.created",
             case=case,
