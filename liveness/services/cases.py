@@ -229,7 +229,8 @@ def _case_create_rows(
     fingerprint: str,
     **fields: Any,
 ) -> Case:
-    with transaction.atomic():
+    # Every message of the submission (its checks, its face step) goes out in one send after commit.
+    with transaction.atomic(), enqueue.batch():
         case = Case.objects.create(
             kind=kind,
             partner=partner,
