@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from .. import enqueue, storage
 from ..countries import UnknownCountry, normalise_country_code
-from ..intake import ImageRejected, ValidatedImage, read_header, validate_image
+from ..intake import ImageHeader, ImageRejected, ValidatedImage, read_header, validate_image
 from ..models import Case, CaseKind, Check, CheckStatus, Evidence, EvidenceRole, Partner
 from ..vocabulary import FACE_PARAMETERS
 from .audit import audit_record
@@ -266,15 +266,19 @@ def images_validate(images: Sequence[IncomingImage]) -> list[tuple[IncomingImage
     ]
     # Every header first: the request's total is bounded before a single pixel is decoded.
     total = 0
+    headers: list[ImageHeader | None] = []
     for position, (image, label) in enumerate(zip(images, labels, strict=True)):
         if image.validated is not None:
             total += image.validated.width * image.validated.height
+            headers.append(None)
             continue
         try:
-            total += read_header(image.data, label=label).pixels
+            header = read_header(image.data, label=label)
         except ImageRejected as exc:
             exc.field = f"images[{position}]"  # type: ignore[attr-defined]
             raise
+        headers.append(header)
+        total += header.pixels
     if total > settings.INTAKE_MAX_REQUEST_PIXELS:
         too_many = ImageRejected(
             "too_many_pixels",
@@ -283,12 +287,13 @@ def images_validate(images: Sequence[IncomingImage]) -> list[tuple[IncomingImage
         )
         too_many.field = "images"  # type: ignore[attr-defined]
         raise too_many
-    for position, (image, label) in enumerate(zip(images, labels, strict=True)):
+    for position, (image, label, known) in enumerate(zip(images, labels, headers, strict=True)):
         if image.validated is not None:
             validated.append((image, image.validated))
             continue
         try:
-            validated.append((image, validate_image(image.data, label=label)))
+            # The header read above is not read (nor its JPEG scanned) a second time.
+            validated.append((image, validate_image(image.data, label=label, header=known)))
         except ImageRejected as exc:
             exc.field = f"images[{position}]"  # type: ignore[attr-defined]
             raise
