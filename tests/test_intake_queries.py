@@ -1,7 +1,7 @@
 """What one submission costs the database, locked in: POST /api/v1/cases/ with three providers (two vendors and
-the local engine) reads the providers' settings once, each vendor's circuit as one small row (never the audit
-log), inserts the checks in one statement, writes the case's face-step state in its INSERT, reads nothing back,
-and sends its messages (one per check, plus the face step) in one batch after commit."""
+the local engine) reads the providers' settings once and the vendors' circuits as small rows in one query (never
+the audit log), inserts the checks in one statement, writes the case's face-step state in its INSERT, reads
+nothing back, and sends its messages (one per check, plus the face step) in one batch after commit."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from tests.helpers import enqueued
 
 pytestmark = pytest.mark.django_db
 
-#: API key, provider settings (one read), two circuit rows, savepoint, case (with its face-step state), evidence,
-#: checks (one insert), audit event, release: 10 (11 with an UPDATE for the face-step state; 18 the round before).
-MAX_QUERIES = 10
+#: API key, provider settings (one read), the vendors' circuit rows (one read), savepoint, case (with its face-step
+#: state), evidence, checks (one insert), audit event, release: 9 (11 with a circuit read per vendor and an UPDATE
+#: for the face-step state; 18 the round before).
+MAX_QUERIES = 9
 
 
 @pytest.fixture
@@ -51,6 +52,7 @@ def test_a_submission_costs_a_bounded_number_of_queries(
     assert sorted(Check.objects.filter(case=case).values_list("provider", flat=True)) == ["kairos", "local", "riset"]
     sql = [q["sql"].lower() for q in captured.captured_queries]
     assert sum('from "liveness_providersetting"' in s for s in sql) == 1
+    assert sum('from "liveness_providercircuit"' in s for s in sql) == 1
     assert not [s for s in sql if "liveness_auditevent" in s and s.lstrip().startswith("select")]
     assert sum(s.lstrip().startswith('insert into "liveness_check"') for s in sql) == 1
     assert not [s for s in sql if s.lstrip().startswith('update "liveness_case"')]
