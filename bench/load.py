@@ -314,12 +314,15 @@ class Driver:
 
     def one_by_one(self, prefix: str, provider: str, n: int) -> list[tuple[float, float]]:
         """Submit one case at a time: (submit -> the case leaving processing, the vendor call's own latency as the
-        check recorded it), in seconds. The simulator's time (its sleep and its image handling) is the vendor's."""
+        check recorded it), in seconds. The simulator's time (its sleep and its image handling) is the vendor's.
+        The submit's own round trip (client side) is kept in ``self.submit_times``."""
         times = []
+        self.submit_times: list[float] = []
         for i in range(n):
             ref = f"{prefix}-{i}"
             started = time.time()
             self.submit(ref, provider)
+            self.submit_times.append(time.time() - started)
             while True:
                 row = self.db.execute(
                     "SELECT c.status, extract(epoch FROM c.updated_at), max(k.latency_ms) FROM liveness_case c "
@@ -331,6 +334,25 @@ class Driver:
                     break
                 time.sleep(0.005)
         return times
+
+
+def pipeline_breakdown(driver: Driver, prefix: str) -> str:
+    """Medians, in ms, of where a case's time goes after its submit, from the timestamps on its rows: the case row
+    to its check row (same transaction), the check row to its claim by a worker (commit, publish, broker, worker),
+    the claim to the check's end minus the vendor call (evidence, request, settle), the check's end to the case's
+    decision."""
+    row = driver.db.execute(
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM k.created_at - c.created_at)), "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM k.started_at - k.created_at)), "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM k.finished_at - k.started_at) "
+        "- k.latency_ms / 1000.0), "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.updated_at - k.finished_at)) "
+        "FROM liveness_case c JOIN liveness_check k ON k.case_id = c.id WHERE c.external_ref LIKE %s",
+        (f"{prefix}-%",),
+    ).fetchone()
+    assert row is not None
+    names = ("case row -> check row", "check row -> claimed", "claimed -> settled minus vendor", "settled -> decided")
+    return "; ".join(f"{name} {float(value or 0) * 1000:.0f}" for name, value in zip(names, row, strict=True))
 
 
 def queue_depth_line(depth: list[tuple[float, int]], points: int = 12) -> str:
@@ -466,6 +488,12 @@ def main() -> int:
                 "ratio": f"overhead p50 {statistics.median(overhead) * 1000:.0f} ms, "
                 f"p95 {pct(overhead, 0.95) * 1000:.0f} ms",
                 "goal": "overhead p50 <= 100 ms",
+            })  # fmt: skip
+            rows.append({
+                "stage": "pipeline: where the time goes (p50, ms)",
+                "measured": f"submit (client) {statistics.median(driver.submit_times) * 1000:.0f}; "
+                + pipeline_breakdown(driver, "pipe"),
+                "baseline": "", "ratio": "", "goal": "",
             })  # fmt: skip
 
     load_after = os.getloadavg()
