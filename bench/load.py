@@ -20,6 +20,8 @@ its own Redis database (5, flushed). Then, with nothing else of it running while
    p50/p95, minus the vendor's latency.
 
 Ratios are taken within one run; the machine is shared, so run it several times and report the range.
+``LOAD_DB_NAME``, ``LOAD_REDIS_URL`` and ``LOAD_VAR_DIR`` move its database, Redis database and files elsewhere
+(two runs side by side must not share them: each drops its database and flushes its Redis database).
 """
 
 from __future__ import annotations
@@ -48,9 +50,10 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
-DB_NAME = "kyc_throughput_load"
+# Overridable so that several people can run it side by side on one machine without sharing state.
+DB_NAME = os.environ.get("LOAD_DB_NAME", "kyc_throughput_load")
 PG = "postgres://postgres@127.0.0.1:5432"
-REDIS_URL = "redis://127.0.0.1:6379/5"
+REDIS_URL = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/5")
 IO_QUEUE = "kyc-load"
 CPU_QUEUE = "kyc-load-cpu"
 SAMPLE = Path("/work/shared/testdata/genuine/deepface__tests_unit_dataset_img58.jpg")
@@ -311,12 +314,15 @@ class Driver:
 
     def one_by_one(self, prefix: str, provider: str, n: int) -> list[tuple[float, float]]:
         """Submit one case at a time: (submit -> the case leaving processing, the vendor call's own latency as the
-        check recorded it), in seconds. The simulator's time (its sleep and its image handling) is the vendor's."""
+        check recorded it), in seconds. The simulator's time (its sleep and its image handling) is the vendor's.
+        The submit's own round trip (client side) is kept in ``self.submit_times``."""
         times = []
+        self.submit_times: list[float] = []
         for i in range(n):
             ref = f"{prefix}-{i}"
             started = time.time()
             self.submit(ref, provider)
+            self.submit_times.append(time.time() - started)
             while True:
                 row = self.db.execute(
                     "SELECT c.status, extract(epoch FROM c.updated_at), max(k.latency_ms) FROM liveness_case c "
@@ -328,6 +334,25 @@ class Driver:
                     break
                 time.sleep(0.005)
         return times
+
+
+def pipeline_breakdown(driver: Driver, prefix: str) -> str:
+    """Medians, in ms, of where a case's time goes after its submit, from the timestamps on its rows: the case row
+    to its check row (same transaction), the check row to its claim by a worker (commit, publish, broker, worker),
+    the claim to the check's end minus the vendor call (evidence, request, settle), the check's end to the case's
+    decision."""
+    row = driver.db.execute(
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM k.created_at - c.created_at)), "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM k.started_at - k.created_at)), "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM k.finished_at - k.started_at) "
+        "- k.latency_ms / 1000.0), "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.updated_at - k.finished_at)) "
+        "FROM liveness_case c JOIN liveness_check k ON k.case_id = c.id WHERE c.external_ref LIKE %s",
+        (f"{prefix}-%",),
+    ).fetchone()
+    assert row is not None
+    names = ("case row -> check row", "check row -> claimed", "claimed -> settled minus vendor", "settled -> decided")
+    return "; ".join(f"{name} {float(value or 0) * 1000:.0f}" for name, value in zip(names, row, strict=True))
 
 
 def queue_depth_line(depth: list[tuple[float, int]], points: int = 12) -> str:
@@ -463,6 +488,12 @@ def main() -> int:
                 "ratio": f"overhead p50 {statistics.median(overhead) * 1000:.0f} ms, "
                 f"p95 {pct(overhead, 0.95) * 1000:.0f} ms",
                 "goal": "overhead p50 <= 100 ms",
+            })  # fmt: skip
+            rows.append({
+                "stage": "pipeline: where the time goes (p50, ms)",
+                "measured": f"submit (client) {statistics.median(driver.submit_times) * 1000:.0f}; "
+                + pipeline_breakdown(driver, "pipe"),
+                "baseline": "", "ratio": "", "goal": "",
             })  # fmt: skip
 
     load_after = os.getloadavg()

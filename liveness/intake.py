@@ -141,10 +141,11 @@ def read_header(data: bytes, *, label: str = "image") -> ImageHeader:
     return ImageHeader(image_format, width, height)
 
 
-def validate_image(data: bytes, *, label: str = "image") -> ValidatedImage:
-    """Validate and normalise one uploaded image, or raise ImageRejected naming the reason."""
+def validate_image(data: bytes, *, label: str = "image", header: ImageHeader | None = None) -> ValidatedImage:
+    """Validate and normalise one uploaded image, or raise ImageRejected naming the reason. ``header``: what
+    ``read_header(data)`` returned, when the caller has read it already (it is not read twice)."""
     min_side: int = settings.INTAKE_MIN_SIDE
-    header = read_header(data, label=label)
+    header = header if header is not None else read_header(data, label=label)
     image_format = header.image_format
     try:
         with warnings.catch_warnings():

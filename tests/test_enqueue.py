@@ -72,3 +72,63 @@ def test_the_services_never_import_the_tasks():
             elif isinstance(node, ast.Import) and any(a.name.endswith("tasks") for a in node.names):
                 offenders.append(f"{path.name}:{node.lineno}")
     assert offenders == []
+
+
+@pytest.mark.django_db
+def test_a_batch_sends_its_messages_with_one_callback_after_commit(django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    with mock.patch("liveness.enqueue.publish") as publish:
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            with enqueue.batch():
+                enqueue.check(7, "local")
+                enqueue.after_commit(enqueue.BUILD_FACE_TEMPLATES, (3, 1))
+                with enqueue.batch():  # an inner batch adds to the outer one
+                    enqueue.check(8, "riset", countdown=2)
+            publish.assert_not_called()
+        assert len(callbacks) == 1
+    assert publish.call_args_list == [
+        mock.call(enqueue.RUN_CHECK, (7,), {"provider": "local"}, countdown=0),
+        mock.call(enqueue.BUILD_FACE_TEMPLATES, (3, 1), None, countdown=0),
+        mock.call(enqueue.RUN_CHECK, (8,), {"provider": "riset"}, countdown=2),
+    ]
+
+
+def _batch_that_fails() -> None:
+    with enqueue.batch():
+        enqueue.check(7, "local")
+        raise RuntimeError("the rows were not written")
+
+
+@pytest.mark.django_db
+def test_a_batch_whose_block_raises_sends_nothing(django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    with mock.patch("liveness.enqueue.publish") as publish:
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            with pytest.raises(RuntimeError):
+                _batch_that_fails()
+            enqueue.check(9, "local")  # the batch is closed: a message of its own again
+        assert len(callbacks) == 1
+    publish.assert_called_once_with(enqueue.RUN_CHECK, (9,), {"provider": "local"}, countdown=0)
+
+
+def test_one_failing_message_of_a_batch_does_not_stop_the_others(caplog):
+    from unittest import mock
+
+    with mock.patch("liveness.enqueue.publish", side_effect=[ConnectionError("broker gone"), None]) as publish:
+        enqueue.publish_many([(enqueue.RUN_CHECK, (1,), {"provider": "riset"}, 0), (enqueue.RUN_CHECK, (2,), None, 0)])
+    assert publish.call_count == 2
+    assert "publishing liveness.tasks.run_check failed" in caplog.text
+
+
+def test_a_batch_sends_over_one_producer():
+    from unittest import mock
+
+    producers = []
+    with mock.patch("liveness.enqueue.publish", side_effect=lambda *a, **k: producers.append(enqueue._producer.get())):
+        enqueue.publish_many([(enqueue.RUN_CHECK, (1,), None, 0), (enqueue.DELIVER_WEBHOOK, (2,), None, 0)])
+    assert len(producers) == 2
+    assert producers[0] is not None
+    assert producers[0] is producers[1]
+    assert enqueue._producer.get() is None  # reset after the batch

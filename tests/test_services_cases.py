@@ -59,6 +59,21 @@ def test_it_creates_case_evidence_checks_and_an_audit_event(scripted, enqueued, 
     enqueued.assert_called_once_with(args=(case.checks.get().pk,), kwargs={"provider": "scripted"}, countdown=0)
 
 
+def test_each_image_header_is_read_once(scripted, enqueued):
+    """The request's pixel total and the image's own validation share one read of its header."""
+    from liveness import intake
+    from liveness.services import cases
+
+    images = [IncomingImage(role="frame", data=image_bytes(), index=i, face_parameter="left") for i in range(3)]
+    with (
+        mock.patch.object(cases, "read_header", wraps=intake.read_header) as by_the_service,
+        mock.patch.object(intake, "read_header", wraps=intake.read_header) as by_the_validator,
+    ):
+        services.case_create(kind="active", images=images, providers=["local"])
+    assert by_the_service.call_count == 3
+    assert by_the_validator.call_count == 0
+
+
 def test_evidence_is_encrypted_at_rest(scripted, enqueued):
     case = services.case_create(kind="selfie", images=selfie()).case
     key = case.evidence.get().storage_key

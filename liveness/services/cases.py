@@ -14,12 +14,12 @@ from django.utils import timezone
 
 from .. import enqueue, storage
 from ..countries import UnknownCountry, normalise_country_code
-from ..intake import ImageRejected, ValidatedImage, read_header, validate_image
+from ..intake import ImageHeader, ImageRejected, ValidatedImage, read_header, validate_image
 from ..models import Case, CaseKind, Check, CheckStatus, Evidence, EvidenceRole, Partner
 from ..vocabulary import FACE_PARAMETERS
 from .audit import audit_record
 from .errors import Conflict, Invalid
-from .faces import face_search_schedule
+from .faces import face_search_enqueue, face_search_fields
 from .fallback import PlannedCheck, checks_plan
 from .idempotency import Submission
 from .providers import ProviderSelectionError, provider_config, provider_settings_snapshot, workflow_providers
@@ -229,18 +229,20 @@ def _case_create_rows(
     fingerprint: str,
     **fields: Any,
 ) -> Case:
-    with transaction.atomic():
+    # Every message of the submission (its checks, its face step) goes out in one send after commit.
+    with transaction.atomic(), enqueue.batch():
         case = Case.objects.create(
             kind=kind,
             partner=partner,
             created_by=created_by,
             providers=chosen,
             request_fingerprint=fingerprint,
+            **face_search_fields(),  # in the INSERT: no UPDATE of the new row
             **fields,
         )
         evidence_create_for_round(case=case, validated=validated, stored_keys=stored_keys)
         checks_create_for_round(case=case, providers=chosen, plan=plan)
-        face_search_schedule(case=case)
+        face_search_enqueue(case=case)
         audit_record(
             action="case.created",
             case=case,
@@ -264,15 +266,19 @@ def images_validate(images: Sequence[IncomingImage]) -> list[tuple[IncomingImage
     ]
     # Every header first: the request's total is bounded before a single pixel is decoded.
     total = 0
+    headers: list[ImageHeader | None] = []
     for position, (image, label) in enumerate(zip(images, labels, strict=True)):
         if image.validated is not None:
             total += image.validated.width * image.validated.height
+            headers.append(None)
             continue
         try:
-            total += read_header(image.data, label=label).pixels
+            header = read_header(image.data, label=label)
         except ImageRejected as exc:
             exc.field = f"images[{position}]"  # type: ignore[attr-defined]
             raise
+        headers.append(header)
+        total += header.pixels
     if total > settings.INTAKE_MAX_REQUEST_PIXELS:
         too_many = ImageRejected(
             "too_many_pixels",
@@ -281,12 +287,13 @@ def images_validate(images: Sequence[IncomingImage]) -> list[tuple[IncomingImage
         )
         too_many.field = "images"  # type: ignore[attr-defined]
         raise too_many
-    for position, (image, label) in enumerate(zip(images, labels, strict=True)):
+    for position, (image, label, known) in enumerate(zip(images, labels, headers, strict=True)):
         if image.validated is not None:
             validated.append((image, image.validated))
             continue
         try:
-            validated.append((image, validate_image(image.data, label=label)))
+            # The header read above is not read (nor its JPEG scanned) a second time.
+            validated.append((image, validate_image(image.data, label=label, header=known)))
         except ImageRejected as exc:
             exc.field = f"images[{position}]"  # type: ignore[attr-defined]
             raise

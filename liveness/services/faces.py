@@ -94,12 +94,10 @@ def template_decrypt(token: bytes | memoryview) -> np.ndarray:
 # --- scheduling ---------------------------------------------------------------------------------------
 
 
-def face_search_schedule(*, case: Case) -> None:
-    """Mark the case's current round as waiting for its face step and enqueue it after commit.
-
-    Called inside the transaction that creates the round's checks, so no check can settle (and decide the
-    case) before the case says it waits. With FACE_SEARCH_ENABLED off the step is "not applicable".
-    """
+def face_search_fields() -> dict[str, Any]:
+    """The face-step columns of a round about to be checked: waiting for the step, or "not applicable" with
+    FACE_SEARCH_ENABLED off. A new case takes them in its INSERT (no UPDATE after it); a resubmitted round
+    through :func:`face_search_schedule`."""
     fields: dict[str, Any] = {
         "findings": [],
         "face_search_attempts": 0,
@@ -110,9 +108,24 @@ def face_search_schedule(*, case: Case) -> None:
         fields.update(face_search_state=FaceSearchState.PENDING, face_search_queued_at=timezone.now())
     else:
         fields.update(face_search_state=FaceSearchState.NOT_APPLICABLE, face_search_queued_at=None)
+    return fields
+
+
+def face_search_schedule(*, case: Case) -> None:
+    """Mark the case's current round as waiting for its face step and enqueue it after commit.
+
+    Called inside the transaction that creates the round's checks, so no check can settle (and decide the
+    case) before the case says it waits. With FACE_SEARCH_ENABLED off the step is "not applicable".
+    """
+    fields = face_search_fields()
     Case.objects.filter(pk=case.pk).update(**fields)
     for name, value in fields.items():
         setattr(case, name, value)
+    face_search_enqueue(case=case)
+
+
+def face_search_enqueue(*, case: Case) -> None:
+    """Enqueue the face step of a case created with :func:`face_search_fields` (after commit), if it is on."""
     if settings.FACE_SEARCH_ENABLED:
         _enqueue(case.pk, case.round)
 
@@ -631,7 +644,9 @@ __all__ = [
     "blocklist_remove",
     "face_index",
     "face_index_reset",
+    "face_search_enqueue",
     "face_search_execute",
+    "face_search_fields",
     "face_search_schedule",
     "face_templates_purge_expired",
     "face_templates_rotate_keys",

@@ -29,9 +29,10 @@ providers are tried anyway, because refusing the case helps nobody.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -140,15 +141,34 @@ def circuit_record_attempt(*, provider: str, error_code: str = "", at: datetime 
         row.save(update_fields=["recent_failures", "failing", "updated_at"])
 
 
-def circuit_state(provider: str, *, now: datetime | None = None) -> CircuitState:
-    """The circuit of ``provider`` as of ``now``: its running state, and the window's totals when it is failing."""
+#: ``circuit_state``'s ``failing_rows`` when the caller has not read them.
+_NOT_READ: dict[str, list[Any]] = {}
+
+
+def failing_circuits(providers: Iterable[str]) -> dict[str, list[Any]]:
+    """The ``recent_failures`` of those of ``providers`` whose circuit row says failing, in one query (none when no
+    remote provider is among them): what :func:`circuit_state` reads, for several providers at once."""
+    remote = sorted({key for key in providers if _is_remote(key)})
+    if not remote:
+        return {}
+    rows = ProviderCircuit.objects.filter(provider__in=remote, failing=True).values_list("provider", "recent_failures")
+    return {provider: list(failures or []) for provider, failures in rows}
+
+
+def circuit_state(
+    provider: str, *, now: datetime | None = None, failing_rows: dict[str, list[Any]] = _NOT_READ
+) -> CircuitState:
+    """The circuit of ``provider`` as of ``now``: its running state, and the window's totals when it is failing.
+    ``failing_rows``: :func:`failing_circuits` of a set of providers including this one, read by the caller."""
     if not _is_remote(provider):
         return CircuitState(provider, CLOSED)
     now = now or timezone.now()
     since = now - timedelta(seconds=settings.CIRCUIT_WINDOW_SECONDS)
-    row = ProviderCircuit.objects.filter(provider=provider, failing=True).values_list("recent_failures").first()
+    if failing_rows is _NOT_READ:
+        failing_rows = failing_circuits([provider])
     failures = [
-        (datetime.fromisoformat(when), str(code)) for when, code in (row[0] if row else [])[: settings.CIRCUIT_FAILURES]
+        (datetime.fromisoformat(when), str(code))
+        for when, code in failing_rows.get(provider, [])[: settings.CIRCUIT_FAILURES]
     ]
     # The failures since the last success that are still inside the window (the newest counted attempts).
     recent = [(when, code) for when, code in failures if since <= when <= now]
@@ -203,7 +223,8 @@ def _candidates(kind: str, partner: Partner | None) -> list[str]:
 def checks_plan(*, kind: str, partner: Partner | None, chosen: Sequence[str]) -> list[PlannedCheck]:
     """The checks a new case of ``kind`` gets, given the providers chosen for it, with open circuits
     replaced by the next available provider (or skipped with the reason)."""
-    states = {key: circuit_state(key) for key in chosen}
+    failing = failing_circuits(chosen)  # one query for every chosen vendor's circuit row
+    states = {key: circuit_state(key, failing_rows=failing) for key in chosen}
     if all(state.admits_new_checks for state in states.values()):
         return [PlannedCheck(key) for key in chosen]
     used = set(chosen)
