@@ -181,12 +181,35 @@ def _row_prefetch() -> Prefetch:
     )
 
 
+#: The columns a queue row draws (presenters.queue_row_html): the wide JSON columns (findings, face
+#: parameters, reasons …) are neither read nor decoded for the 50 rows of a page.
+_QUEUE_ROW_FIELDS = (
+    "id",
+    "public_id",
+    "external_ref",
+    "kind",
+    "status",
+    "auto_verdict",
+    "final_verdict",
+    "reason_codes",
+    "round",
+    "claim_expires_at",
+    "created_at",
+    "partner",
+    "partner__id",
+    "partner__name",
+    "claimed_by",
+    "claimed_by__id",
+    "claimed_by__username",
+)
+
+
 def queue_page(
     filters: QueueFilters, *, cursor: Cursor | None = None, size: int | None = None, user: User | None = None
 ) -> QueuePage:
     """One page of the queue after ``cursor``: at most two range scans plus one prefetch of the checks."""
     size = size or settings.CONSOLE_PAGE_SIZE
-    base = queue_filtered(filters, user=user).select_related("partner", "claimed_by")
+    base = queue_filtered(filters, user=user).select_related("partner", "claimed_by").only(*_QUEUE_ROW_FIELDS)
     rows: list[Case] = []
     bucket_of: dict[int, int] = {}
     for bucket, qs in _buckets(filters, base):
@@ -194,8 +217,9 @@ def queue_page(
             continue
         if cursor is not None and bucket == cursor.bucket:
             qs = _after(qs, cursor)
-        # Each bucket is read with the full page size so the query count never depends on the data.
-        found = list(qs.order_by("created_at", "id")[: size + 1])
+        # Every bucket is read (so the query count never depends on the data), the second only for
+        # the rows the first left: a full first bucket makes it a one-row read.
+        found = list(qs.order_by("created_at", "id")[: max(1, size + 1 - len(rows))])
         for case in found:
             bucket_of[case.pk] = bucket
         rows.extend(found)
