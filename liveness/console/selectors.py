@@ -250,20 +250,33 @@ class QueueCounts:
 
 
 def queue_counts() -> QueueCounts:
-    """Headline numbers of the open work, from the open statuses only (an index range, not the table)."""
+    """Headline numbers of the open work, from the open statuses only (an index range, not the table).
+
+    One row per status (GROUP BY over ``case_queue_idx``, which arrives sorted by status), summed here:
+    a third of the time of one row with five FILTERed aggregates, each evaluated on every row
+    (bench.console_scale, 25 000 open cases)."""
     now = timezone.now()
     sla_start = now - timedelta(minutes=settings.REVIEW_SLA_MINUTES)
     waiting = (CaseStatus.NEEDS_REVIEW, CaseStatus.PENDING_APPROVAL)
-    totals = Case.objects.filter(
-        status__in=(*waiting, CaseStatus.RECEIVED, CaseStatus.PROCESSING),
-    ).aggregate(
-        needs_review=Count("pk", filter=Q(status=CaseStatus.NEEDS_REVIEW)),
-        pending_approval=Count("pk", filter=Q(status=CaseStatus.PENDING_APPROVAL)),
-        in_progress=Count("pk", filter=Q(status__in=(CaseStatus.RECEIVED, CaseStatus.PROCESSING))),
-        over_sla=Count("pk", filter=Q(status__in=waiting, created_at__lt=sla_start)),
-        oldest_waiting=Min("created_at", filter=Q(status__in=waiting)),
+    per_status = (
+        Case.objects.filter(status__in=(*waiting, CaseStatus.RECEIVED, CaseStatus.PROCESSING))
+        .order_by()
+        .values("status")
+        .annotate(n=Count("pk"), late=Count("pk", filter=Q(created_at__lt=sla_start)), oldest=Min("created_at"))
     )
-    return QueueCounts(**totals)
+    by_status = {row["status"]: row for row in per_status}
+
+    def total(statuses: tuple[str, ...], key: str = "n") -> int:
+        return sum(by_status[s][key] for s in statuses if s in by_status)
+
+    oldest = [by_status[s]["oldest"] for s in waiting if s in by_status]
+    return QueueCounts(
+        needs_review=total((CaseStatus.NEEDS_REVIEW,)),
+        pending_approval=total((CaseStatus.PENDING_APPROVAL,)),
+        in_progress=total((CaseStatus.RECEIVED, CaseStatus.PROCESSING)),
+        over_sla=total(waiting, "late"),
+        oldest_waiting=min(oldest) if oldest else None,
+    )
 
 
 def partners_for_filter() -> list[Partner]:

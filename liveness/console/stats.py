@@ -546,15 +546,29 @@ def review_backlog(*, now: datetime | None = None) -> Backlog:
     """The open review work right now (not bound to the date range), aged against REVIEW_SLA_MINUTES."""
     now = now or timezone.now()
     sla = timedelta(minutes=settings.REVIEW_SLA_MINUTES)
-    totals = Case.objects.filter(status__in=_WAITING).aggregate(
-        needs_review=Count("pk", filter=Q(status=CaseStatus.NEEDS_REVIEW)),
-        pending_approval=Count("pk", filter=Q(status=CaseStatus.PENDING_APPROVAL)),
-        within_sla=Count("pk", filter=Q(created_at__gte=now - sla)),
-        over_sla=Count("pk", filter=Q(created_at__lt=now - sla)),
-        over_double_sla=Count("pk", filter=Q(created_at__lt=now - 2 * sla)),
-        oldest=Min("created_at"),
+    # One row per waiting status (GROUP BY over case_queue_idx), summed here: cheaper than one row of
+    # FILTERed aggregates each evaluated on every waiting case.
+    per_status = list(
+        Case.objects.filter(status__in=_WAITING)
+        .order_by()
+        .values("status")
+        .annotate(
+            n=Count("pk"),
+            late=Count("pk", filter=Q(created_at__lt=now - sla)),
+            very_late=Count("pk", filter=Q(created_at__lt=now - 2 * sla)),
+            first=Min("created_at"),
+        )
     )
-    return Backlog(**totals)
+    by_status = {row["status"]: row["n"] for row in per_status}
+    late = sum(row["late"] for row in per_status)
+    return Backlog(
+        needs_review=by_status.get(CaseStatus.NEEDS_REVIEW, 0),
+        pending_approval=by_status.get(CaseStatus.PENDING_APPROVAL, 0),
+        within_sla=sum(by_status.values()) - late,
+        over_sla=late,
+        over_double_sla=sum(row["very_late"] for row in per_status),
+        oldest=min((row["first"] for row in per_status), default=None),
+    )
 
 
 def provider_stats(start: date, end: date, *, use_summaries: bool | set[date] = True) -> list[ProviderRow]:
