@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
@@ -264,7 +264,7 @@ def queue_counts() -> QueueCounts:
         .values("status")
         .annotate(n=Count("pk"), late=Count("pk", filter=Q(created_at__lt=sla_start)), oldest=Min("created_at"))
     )
-    by_status = {row["status"]: row for row in per_status}
+    by_status: dict[str, dict[str, Any]] = {row["status"]: dict(row) for row in per_status}
 
     def total(statuses: tuple[str, ...], key: str = "n") -> int:
         return sum(by_status[s][key] for s in statuses if s in by_status)
