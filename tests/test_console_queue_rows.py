@@ -116,3 +116,21 @@ def test_quick_select_draws_what_the_stock_select_drew(data: dict[str, str] | No
         assert re.sub(r">\s+<", "><", drawn) == re.sub(r">\s+<", "><", reference.strip()), name
     if data and data.get("status"):
         assert '<option value="needs_review" selected>' in str(quick["status"])
+
+
+REFERENCE_DAYS = """{% for d in board.days %}<tr><td>{{ d.day|date:"Y-m-d" }}</td><td>{{ d.total }}</td><td>{{ d.live }}</td><td>{{ d.spoof }}</td><td>{{ d.resubmit }}</td><td>{{ d.undecided }}</td><td>{{ d.auto }}</td><td>{{ d.operator }}</td></tr>{% endfor %}"""
+
+
+def test_dashboard_day_rows_equal_the_template_rows() -> None:
+    from datetime import date
+
+    from liveness.console.stats import DayRow
+    from liveness.console.views.dashboard import day_rows_html
+
+    days = [
+        DayRow(day=date(2026, 1, 1) + timedelta(days=i), total=1234 * i, live=i, spoof=0, resubmit=7, auto=99999)
+        for i in range(40)
+    ]
+    reference = engines["django"].from_string(REFERENCE_DAYS).render({"board": {"days": days}})
+    assert day_rows_html(days) == reference
+    assert "<td>2026-02-09</td><td>48126</td>" in reference
