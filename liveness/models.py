@@ -226,6 +226,18 @@ class Case(models.Model):
         )
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["status", "created_at", "id"], name="case_queue_idx"),
+            # The queue's needs-review slice filtered by a verdict: an ordered range, not a walk of every
+            # waiting case (partial: only cases waiting for review, so intake and decisions barely pay).
+            models.Index(
+                fields=["auto_verdict", "created_at", "id"],
+                name="case_review_auto_idx",
+                condition=Q(status="needs_review"),
+            ),
+            models.Index(
+                fields=["final_verdict", "created_at", "id"],
+                name="case_review_final_idx",
+                condition=Q(status="needs_review"),
+            ),
             models.Index(fields=["partner", "created_at", "id"], name="case_partner_idx"),
             models.Index(fields=["partner", "external_ref"], name="case_partner_ref_idx"),
             # Console search by partner reference (exact or prefix: LIKE 'ref%') without a partner filter.

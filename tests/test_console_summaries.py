@@ -5,6 +5,7 @@ Runs on the suite's database (SQLite); on PostgreSQL too with DATABASE_URL set (
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import random
 from dataclasses import asdict
@@ -175,6 +176,28 @@ def test_latency_buckets_cover_every_latency_once() -> None:
     assert edges[-1] >= 600_000 // 1.05
     # Relative width at most ~5 % above 100 ms: a bucket's checks are a small share of a provider's.
     assert all((b - a) / a <= 0.06 for a, b in itertools.pairwise(edges[20:]) if a >= 100)
+
+
+def test_the_bucket_of_a_latency_is_the_same_in_sql_and_python_on_every_edge() -> None:
+    """width_bucket (PostgreSQL) and the CASE (everywhere) put each latency in the bucket whose lower edge
+    is the largest edge <= it: checked on both sides of every edge, at 0 and far past the last one."""
+    from django.db import connection
+
+    edges = stats.LATENCY_EDGES
+    values = sorted({v for e in edges for v in (e - 1, e, e + 1) if v >= 0} | {0, 10**7})
+    case = CaseFactory.create()
+    Check.objects.bulk_create(
+        [Check(case=case, round=i, provider="local", status="succeeded", latency_ms=v) for i, v in enumerate(values)]
+    )
+    expected = {v: bisect.bisect_right(edges, v) - 1 for v in values}
+    rows = Check.objects.filter(case=case).values_list("latency_ms", flat=True)
+    by_case = dict(rows.annotate(b=stats._bucket_of_latency_case()).values_list("latency_ms", "b"))
+    assert by_case == expected
+    assert by_case[0] == 0
+    assert by_case[10**7] == len(edges) - 1
+    if connection.vendor == "postgresql":
+        assert isinstance(stats._bucket_of_latency(), stats.WidthBucket)
+        assert dict(rows.annotate(b=stats._bucket_of_latency()).values_list("latency_ms", "b")) == expected
 
 
 def test_the_generator_fills_only_an_empty_postgresql_database() -> None:

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
@@ -181,12 +181,35 @@ def _row_prefetch() -> Prefetch:
     )
 
 
+#: The columns a queue row draws (presenters.queue_row_html): the wide JSON columns (findings, face
+#: parameters, reasons …) are neither read nor decoded for the 50 rows of a page.
+_QUEUE_ROW_FIELDS = (
+    "id",
+    "public_id",
+    "external_ref",
+    "kind",
+    "status",
+    "auto_verdict",
+    "final_verdict",
+    "reason_codes",
+    "round",
+    "claim_expires_at",
+    "created_at",
+    "partner",
+    "partner__id",
+    "partner__name",
+    "claimed_by",
+    "claimed_by__id",
+    "claimed_by__username",
+)
+
+
 def queue_page(
     filters: QueueFilters, *, cursor: Cursor | None = None, size: int | None = None, user: User | None = None
 ) -> QueuePage:
     """One page of the queue after ``cursor``: at most two range scans plus one prefetch of the checks."""
     size = size or settings.CONSOLE_PAGE_SIZE
-    base = queue_filtered(filters, user=user).select_related("partner", "claimed_by")
+    base = queue_filtered(filters, user=user).select_related("partner", "claimed_by").only(*_QUEUE_ROW_FIELDS)
     rows: list[Case] = []
     bucket_of: dict[int, int] = {}
     for bucket, qs in _buckets(filters, base):
@@ -194,8 +217,9 @@ def queue_page(
             continue
         if cursor is not None and bucket == cursor.bucket:
             qs = _after(qs, cursor)
-        # Each bucket is read with the full page size so the query count never depends on the data.
-        found = list(qs.order_by("created_at", "id")[: size + 1])
+        # Every bucket is read (so the query count never depends on the data), the second only for
+        # the rows the first left: a full first bucket makes it a one-row read.
+        found = list(qs.order_by("created_at", "id")[: max(1, size + 1 - len(rows))])
         for case in found:
             bucket_of[case.pk] = bucket
         rows.extend(found)
@@ -226,20 +250,33 @@ class QueueCounts:
 
 
 def queue_counts() -> QueueCounts:
-    """Headline numbers of the open work, from the open statuses only (an index range, not the table)."""
+    """Headline numbers of the open work, from the open statuses only (an index range, not the table).
+
+    One row per status (GROUP BY over ``case_queue_idx``, which arrives sorted by status), summed here:
+    a third of the time of one row with five FILTERed aggregates, each evaluated on every row
+    (bench.console_scale, 25 000 open cases)."""
     now = timezone.now()
     sla_start = now - timedelta(minutes=settings.REVIEW_SLA_MINUTES)
     waiting = (CaseStatus.NEEDS_REVIEW, CaseStatus.PENDING_APPROVAL)
-    totals = Case.objects.filter(
-        status__in=(*waiting, CaseStatus.RECEIVED, CaseStatus.PROCESSING),
-    ).aggregate(
-        needs_review=Count("pk", filter=Q(status=CaseStatus.NEEDS_REVIEW)),
-        pending_approval=Count("pk", filter=Q(status=CaseStatus.PENDING_APPROVAL)),
-        in_progress=Count("pk", filter=Q(status__in=(CaseStatus.RECEIVED, CaseStatus.PROCESSING))),
-        over_sla=Count("pk", filter=Q(status__in=waiting, created_at__lt=sla_start)),
-        oldest_waiting=Min("created_at", filter=Q(status__in=waiting)),
+    per_status = (
+        Case.objects.filter(status__in=(*waiting, CaseStatus.RECEIVED, CaseStatus.PROCESSING))
+        .order_by()
+        .values("status")
+        .annotate(n=Count("pk"), late=Count("pk", filter=Q(created_at__lt=sla_start)), oldest=Min("created_at"))
     )
-    return QueueCounts(**totals)
+    by_status: dict[str, dict[str, Any]] = {row["status"]: dict(row) for row in per_status}
+
+    def total(statuses: tuple[str, ...], key: str = "n") -> int:
+        return sum(by_status[s][key] for s in statuses if s in by_status)
+
+    oldest = [by_status[s]["oldest"] for s in waiting if s in by_status]
+    return QueueCounts(
+        needs_review=total((CaseStatus.NEEDS_REVIEW,)),
+        pending_approval=total((CaseStatus.PENDING_APPROVAL,)),
+        in_progress=total((CaseStatus.RECEIVED, CaseStatus.PROCESSING)),
+        over_sla=total(waiting, "late"),
+        oldest_waiting=min(oldest) if oldest else None,
+    )
 
 
 def partners_for_filter() -> list[Partner]:

@@ -48,7 +48,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "form": form,
         "filters": filters,
-        "rows": presenters.queue_rows(page.cases, now=now, sla_minutes=settings.REVIEW_SLA_MINUTES),
+        "rows": presenters.queue_rows_html(
+            presenters.queue_rows(page.cases, now=now, sla_minutes=settings.REVIEW_SLA_MINUTES), can_bulk=can_bulk
+        ),
         "page": page,
         "counts": selectors.queue_counts(),
         "sla_minutes": settings.REVIEW_SLA_MINUTES,
