@@ -133,7 +133,12 @@ def test_a_jpeg_is_decoded_by_opencv_to_the_same_oriented_pixels_as_pillow(monke
         expected = np.asarray(ImageOps.exif_transpose(opened).convert("RGB"))
     decodes = []
     imdecode = engine_analysis.cv2.imdecode
-    monkeypatch.setattr(engine_analysis.cv2, "imdecode", lambda *a, **k: decodes.append(1) or imdecode(*a, **k))
+
+    def counted(*args, **kwargs):
+        decodes.append(1)
+        return imdecode(*args, **kwargs)
+
+    monkeypatch.setattr(engine_analysis.cv2, "imdecode", counted)
     loaded = load_rgb(out.getvalue())
     assert decodes == [1]  # OpenCV, not Pillow
     assert loaded.dtype == np.uint8
