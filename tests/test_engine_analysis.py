@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from liveness.engine import passive as engine_passive
 from liveness.engine.analysis import analyze_image, analyze_rgb, load_rgb
@@ -118,6 +118,38 @@ def test_load_rgb_gives_the_oriented_rgb_pixels_whatever_the_mode_and_rotation(m
     loaded = load_rgb(out.getvalue())
     assert loaded.dtype == np.uint8
     assert np.array_equal(loaded, np.asarray(expected.convert("RGB")))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_jpeg_is_decoded_by_opencv_to_the_same_oriented_pixels_as_pillow(monkeypatch, orientation: int):
+    from liveness.engine import analysis as engine_analysis
+
+    pixels = np.random.default_rng(orientation).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="JPEG", quality=90, exif=exif)
+    with Image.open(io.BytesIO(out.getvalue())) as opened:
+        expected = np.asarray(ImageOps.exif_transpose(opened).convert("RGB"))
+    decodes = []
+    imdecode = engine_analysis.cv2.imdecode
+
+    def counted(*args, **kwargs):
+        decodes.append(1)
+        return imdecode(*args, **kwargs)
+
+    monkeypatch.setattr(engine_analysis.cv2, "imdecode", counted)
+    loaded = load_rgb(out.getvalue())
+    assert decodes == [1]  # OpenCV, not Pillow
+    assert loaded.dtype == np.uint8
+    assert np.array_equal(loaded, expected)
+
+
+def test_a_truncated_jpeg_is_refused_as_pillow_refuses_it_not_padded_with_grey():
+    out = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(out, format="JPEG")
+    with pytest.raises(OSError, match="truncated"):
+        load_rgb(out.getvalue()[: len(out.getvalue()) * 2 // 3])
 
 
 # --- quality ----------------------------------------------------------------------------------------

@@ -100,6 +100,31 @@ def test_the_letterbox_keeps_the_aspect_ratio_and_centres_the_picture():
     assert tensor[64, 64, 0] == 200  # the picture in the middle
 
 
+def test_shrink_averages_on_exact_multiples_and_keeps_the_geometry(monkeypatch):
+    # 2333x1434 -> 1024x629 (a factor of 2.28): averaged by 2 on 2332x1434, then warped onto the whole width.
+    width, height, size = 2333, 1434, (1024, 629)
+    ramp = (np.arange(width, dtype=np.float64) * 255 / (width - 1)).round().astype(np.uint8)
+    rgb = np.repeat(np.repeat(ramp[np.newaxis, :, np.newaxis], height, axis=0), 3, axis=2)
+    area_sources = []
+    resize = mediapipe.cv2.resize
+
+    def spy(src, dsize, *args, **kwargs):
+        if kwargs.get("interpolation") == mediapipe.cv2.INTER_AREA:
+            area_sources.append(((src.shape[1], src.shape[0]), dsize))
+        return resize(src, dsize, *args, **kwargs)
+
+    monkeypatch.setattr(mediapipe.cv2, "resize", spy)
+    small = mediapipe.shrink(rgb, size)
+    assert small.shape == (629, 1024, 3)
+    # OpenCV's fast area path: the source sides are exact multiples of the output's.
+    assert area_sources == [((2332, 1434), (1166, 717))]
+    # Neither shifted nor stretched by the dropped column: each output pixel shows the ramp at its centre's
+    # place in the whole original (the last column, beside the dropped one, excepted).
+    centres = (np.arange(size[0]) + 0.5) * width / size[0] - 0.5
+    expected = centres * 255 / (width - 1)
+    assert np.abs(small[314, :-1, 0] - expected[:-1]).max() <= 1.0
+
+
 def test_the_mesh_region_is_square_scaled_rotated_by_the_eyes_and_round_trips():
     keypoints = np.zeros((6, 2))
     # The subject's right eye on the image's left, the left eye up and to the right: a face tilted 30°.

@@ -207,3 +207,20 @@ def test_every_answer_reports_its_measured_value_and_bound():
     assert left["bound"].startswith("yaw >= 15")
     assert set(answers) == {"left", "right", "up", "down", "front", "eyes open", "eyes closed", "mouth open",
                             "mouth closed"}  # fmt: skip
+
+
+def test_the_fit_uses_the_analytic_jacobian_of_the_projection():
+    # The refinement's derivatives (OpenCV's projectPoints) agree with forward differences of the
+    # numpy projection the pose is reported with.
+    from liveness.engine.pose import _project, _projection_and_jacobian
+
+    focal, centre = 1280.0, np.array([640.0, 360.0])
+    camera = np.array([[focal, 0.0, centre[0]], [0.0, focal, centre[1]], [0.0, 0.0, 1.0]])
+    params = np.array([0.1, 3.0, -0.05, 2.0, -1.0, 60.0])
+    projected, jacobian = _projection_and_jacobian(params, camera)
+    assert projected == pytest.approx(_project(params, focal, centre).ravel(), abs=1e-6)
+    for j in range(6):
+        shifted = params.copy()
+        shifted[j] += 1e-6
+        numeric = (_project(shifted, focal, centre).ravel() - projected) / 1e-6
+        assert jacobian[:, j] == pytest.approx(numeric, rel=1e-3, abs=1e-3)

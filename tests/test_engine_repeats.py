@@ -21,6 +21,7 @@ from liveness.engine.repeats import (
     frame_distance,
     repeated_frame_finding,
     thumbnail,
+    thumbnail_distances,
 )
 
 TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
@@ -73,6 +74,14 @@ def test_thumbnail_is_normalised_and_flat_images_do_not_divide_by_zero() -> None
     noisy = thumbnail(np.random.default_rng(1).integers(0, 255, (90, 120, 3), dtype=np.uint8))
     assert abs(float(noisy.mean())) < 1e-4
     assert abs(float(noisy.std()) - 1) < 1e-3
+
+
+def test_decoded_pixels_and_the_picture_give_the_same_thumbnail(portrait: Image.Image) -> None:
+    # RGB arrays take OpenCV's grey conversion (no full copy into Pillow), pictures Pillow's "L": the two
+    # differ only in the rounding of the weighted sum.
+    from_pixels = thumbnail(np.asarray(portrait))
+    from_picture = thumbnail(portrait)
+    assert thumbnail_distances(from_pixels, from_picture)[0] < 1e-3
 
 
 @needs_testdata

@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
@@ -33,6 +34,7 @@ DARK_MEAN = 60.0  # mean face luminance below this is "too dark"
 BRIGHT_MEAN = 200.0  # above this "too bright"
 CLIPPED_FRACTION = 0.25  # more than this share of face pixels at 0-5 or 250-255 is "clipped"
 SHARPNESS_FACE_SIDE = 160  # the face is resized to this side before measuring sharpness
+JPEG_END = b"\xff\xd9"  # a JPEG stream's end-of-image marker
 
 
 @dataclass
@@ -164,10 +166,21 @@ class ImageAnalysis:
 
 
 def load_rgb(content: bytes) -> np.ndarray:
-    """The EXIF-oriented RGB pixels of an image file. The pixels are copied only where they change (a rotation
-    the EXIF asks for, a mode that is not RGB): exif_transpose and convert otherwise each return a full copy,
-    which cost a 7-frame active check about as much again as decoding its JPEGs."""
+    """The EXIF-oriented RGB pixels of an image file.
+
+    A complete colour JPEG (the frames and selfies the hosted page and most phones send) is decoded by
+    OpenCV straight into the array, turned upright by its EXIF orientation as Pillow's ``exif_transpose``
+    does: the same libjpeg-turbo decoding, pixel for pixel the same array on every JPEG of shared/testdata
+    (tests/test_engine_analysis.py), without the two full copies ``np.asarray`` of a Pillow image makes
+    (a 7-frame active check of multi-megapixel photos spent a third of its decoding time on them). Everything
+    else, and any JPEG OpenCV cannot read or that does not end in its end-of-image marker (a truncated file,
+    which OpenCV would pad with grey where Pillow refuses it), is decoded by Pillow; its pixels are copied
+    only where they change (a rotation the EXIF asks for, a mode that is not RGB)."""
     with Image.open(io.BytesIO(content)) as image:
+        if image.format == "JPEG" and image.mode == "RGB" and content[-64:].rstrip(b"\0").endswith(JPEG_END):
+            decoded = cv2.imdecode(np.frombuffer(content, dtype=np.uint8), cv2.IMREAD_COLOR_RGB)
+            if decoded is not None:
+                return np.asarray(decoded)
         ImageOps.exif_transpose(image, in_place=True)
         return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
 

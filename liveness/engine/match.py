@@ -16,8 +16,9 @@ different-person pair in at 0.614 below the largest same-person distance 0.625 (
 
 Two faces are the same person when the Euclidean distance between their descriptors is at most
 :data:`DECISION_DISTANCE`. dlib publishes 0.6 for this model (99.38 % on LFW); ``manage.py
-evaluate_engine`` on shared/testdata puts the equal-error distance at 0.630 with no error anywhere between
-0.630 and 0.634 (README, engine section; 0.624-0.671 with the former dlib landmarks), so 0.6 is kept.
+evaluate_engine`` on shared/testdata put the equal-error distance at 0.630 with no error anywhere between
+0.630 and 0.634 (0.624-0.671 with the former dlib landmarks); since the working copy is resized on exact
+multiples (mediapipe.shrink) one same-person pair sits at 0.637 (EER 0.06 %, README, engine section). 0.6 is kept.
 
 The distance is shown to people as a 0..1 similarity, linear in the distance and anchored so that the
 decision distance is exactly 0.5: ``similarity = clamp(1 - distance / (2 * DECISION_DISTANCE), 0, 1)``.

@@ -137,15 +137,41 @@ class MeshResult:
 
 def shrink(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """``rgb`` resized to ``size`` (width, height): area-averaged by the whole factor first when it is 2 or
-    more (no aliasing), then bilinear for the rest (a factor under 2, where bilinear does not alias). Measured
-    at a third of the cost of one non-integer area resize (1280 -> 1024 px: 2.3 ms against 9.3 ms)."""
+    more (no aliasing), then bilinear for the rest (a factor under 2, where bilinear does not alias).
+
+    OpenCV averages by a whole factor quickly only when the sides are exact multiples of it (any other size
+    takes its general area path, which cost a 2333x1434 photo 20 ms against 5 ms), so the area step runs on
+    the image cut to multiples of the factor, and when that cut dropped rows or columns the bilinear step is
+    an affine warp that maps the output onto the *whole* original (the same sample points as a plain resize
+    of it, the dropped pixels repeated by the border rule where a sample falls among them): the image is
+    neither shifted nor stretched by the cut.
+    """
     width, height = size
-    whole = math.floor(min(rgb.shape[1] / width, rgb.shape[0] / height))
-    if whole >= 2:
-        rgb = cv2.resize(rgb, (rgb.shape[1] // whole, rgb.shape[0] // whole), interpolation=cv2.INTER_AREA)
-    if (rgb.shape[1], rgb.shape[0]) == (width, height):
-        return rgb
-    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_LINEAR)
+    full_height, full_width = rgb.shape[:2]
+    whole = math.floor(min(full_width / width, full_height / height))
+    if whole < 2:
+        if (full_width, full_height) == (width, height):
+            return rgb
+        return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_LINEAR)
+    cut_width, cut_height = full_width // whole * whole, full_height // whole * whole
+    area = cv2.resize(
+        rgb[:cut_height, :cut_width], (cut_width // whole, cut_height // whole), interpolation=cv2.INTER_AREA
+    )
+    if (cut_width, cut_height) == (full_width, full_height):
+        if (area.shape[1], area.shape[0]) == (width, height):
+            return area
+        return cv2.resize(area, (width, height), interpolation=cv2.INTER_LINEAR)
+    # Output pixel centre (x + 0.5) sits at original x' = (x + 0.5) * full_width / width, i.e. at area-image
+    # pixel x' / whole - 0.5 (pixel-centre convention, as cv2.resize maps): an affine map from output to input.
+    step_x, step_y = full_width / width / whole, full_height / height / whole
+    inverse = np.array([[step_x, 0.0, 0.5 * step_x - 0.5], [0.0, step_y, 0.5 * step_y - 0.5]])
+    return cv2.warpAffine(
+        area,
+        inverse,
+        (width, height),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
 
 
 def letterbox(rgb: np.ndarray, size: int) -> tuple[np.ndarray, float, float, float]:
