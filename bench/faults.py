@@ -63,6 +63,8 @@ SETTLED = ("decided", "needs_review", "closed")
 
 SETUP = r"""
 import json
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0, skip_checks=True)  # one Django start for both steps
 from django.contrib.auth.models import User
 from liveness.models import Partner
 from liveness.roles import role_assign
@@ -159,6 +161,7 @@ class Suite:
         self.http = requests.Session()
         self.status_counts: Counter[int] = Counter()
         self.sim_config: tuple[str, str] | None = None  # (faults, outcome) of the running simulator
+        self.sim_fresh = False  # it has answered no fault's requests yet (its `*N` counts are whole)
         self.started = time.monotonic()
 
     def note(self, what: str) -> None:
@@ -225,7 +228,7 @@ class Suite:
     def start_web(self, *, wait: bool = True) -> None:
         self.spawn("web", [PY, "-m", "gunicorn", "kyc_portal.wsgi", "-b", f"127.0.0.1:{self.web_port}", "-w", "2",
                            "--threads", "4", "--timeout", "60", "--graceful-timeout", "5",
-                           "--no-control-socket"])  # fmt: skip
+                           "--no-control-socket", "--preload"])  # fmt: skip
         if wait:
             self.wait_web()
 
@@ -236,14 +239,17 @@ class Suite:
     def use_sim(self, faults: str = "", outcome: str = "live") -> None:
         """The simulator answering with ``faults`` and ``outcome``, restarted only when it answers otherwise or a
         fault is asked for (a fresh process: the simulators count `*N` faults per process)."""
-        if self.sim_config == (faults, outcome) and not faults and "sim" in self.procs:
+        if self.sim_config == (faults, outcome) and (self.sim_fresh or not faults) and "sim" in self.procs:
+            self.sim_fresh = False
             return
         self.kill("sim")
         self.start_sim(faults, outcome)
+        self.sim_fresh = False
 
     def start_sim(self, faults: str = "", outcome: str = "live", *, wait: bool = True) -> None:
         # One process: the simulators count `*N` faults per process.
         self.sim_config = (faults, outcome)
+        self.sim_fresh = True
         self.spawn("sim", [PY, "-m", "gunicorn", "kyc_portal.wsgi", "-b", f"127.0.0.1:{self.sim_port}", "-w", "1",
                            "--threads", "16", "--timeout", "90", "--graceful-timeout", "2", "--no-control-socket",
                            # Kairos authenticates with app_id / app_key headers: gunicorn drops underscored
@@ -263,6 +269,12 @@ class Suite:
     def start_worker(self) -> None:
         self.spawn("worker", [PY, "-m", "celery", "-A", "kyc_portal", "worker", "--loglevel", "INFO", "--concurrency",
                               "4", "--without-gossip", "--without-mingle", "--without-heartbeat"])  # fmt: skip
+
+    def wait_worker(self) -> None:
+        """Until the worker says it is ready (it boots beside everything else: a fault must not start before)."""
+        log = self.work / "worker.log"
+        self._wait(lambda: log.is_file() and b" ready." in log.read_bytes(), 120, "worker")
+        self.note("worker ready")
 
     def start_beat(self) -> None:
         self.spawn("beat", [PY, "-m", "celery", "-A", "kyc_portal", "beat", "--loglevel", "INFO",
@@ -290,25 +302,27 @@ class Suite:
             raise RuntimeError(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout
 
-    def start(self) -> None:
+    def start(self, sim: tuple[str, str] = ("", "live")) -> None:
+        """Everything up; the simulator already as the first fault wants it (``sim``: faults, outcome)."""
         import psycopg
 
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.db_name}"')
-        # The two gunicorns boot Django while the database is migrated (neither touches it before a request);
-        # the worker and beat (the sweeper queries it at once) after; the partner and operators meanwhile.
-        self.start_sim(wait=False)
+        # The two gunicorns boot Django while the database is migrated and the partner and operators created
+        # (neither touches the database before a request); the worker and beat (the sweeper queries it at once)
+        # after.
+        self.start_sim(*sim, wait=False)
         self.start_web(wait=False)
-        self.manage("migrate", "--noinput", "-v", "0", "--skip-checks")
-        self.note("database migrated")
         self.receiver.start()
+        out = self.manage("shell", "-c", SETUP.replace("WEBHOOK_URL", repr(f"http://127.0.0.1:{self.receiver.port}/")))
+        self.keys = json.loads(out.split("KEYS ", 1)[1])
+        self.note("database migrated, partner and operators created")
         self.start_redis()
         self.start_worker()
         self.start_beat()
-        out = self.manage("shell", "-c", SETUP.replace("WEBHOOK_URL", repr(f"http://127.0.0.1:{self.receiver.port}/")))
-        self.keys = json.loads(out.split("KEYS ", 1)[1])
         self.wait_sim()
         self.wait_web()
+        self.wait_worker()
 
     def stop(self) -> None:
         # All told to stop at once, then killed after 5 s: nothing is measured any more, and a warm Celery shutdown
@@ -465,7 +479,7 @@ class Suite:
 
 def fault_worker_kill(suite: Suite, n: int, seed: int) -> FaultResult:
     """SIGKILL the whole worker (main process and pool) while its checks are in flight; start a new one."""
-    suite.use_sim("latency=6")  # every vendor call takes 6 s: the kill lands mid-call
+    suite.use_sim(*FAULT_SIMULATOR["worker-kill"])  # every vendor call takes 6 s: the kill lands mid-call
     subs = suite.submit_many(n, seed)
     running = suite.wait_running(30)
     time.sleep(1)
@@ -572,7 +586,7 @@ def fault_receiver_down(suite: Suite, n: int, seed: int) -> FaultResult:
 def fault_two_operators(suite: Suite, n: int, seed: int) -> FaultResult:
     """Two supervisors decide the same case at the same instant (live / spoof, same version, a reason each),
     on cases the simulator sent to review (no face found)."""
-    suite.use_sim(outcome="noface")
+    suite.use_sim(*FAULT_SIMULATOR["two-operators"])
     subs = suite.submit_many(n, seed)
     ids = [s.public_id for s in subs if s.public_id]
     suite.settled_times(ids, 90)
@@ -613,14 +627,25 @@ def fault_two_operators(suite: Suite, n: int, seed: int) -> FaultResult:
     return result
 
 
+#: How the simulator answers at the start of each fault that needs it otherwise than clean and `live` (the first
+#: fault's is started with the suite, not restarted).
+FAULT_SIMULATOR: dict[str, tuple[str, str]] = {
+    "worker-kill": ("latency=6", "live"),
+    "vendor-5xx": ("5xx*6", "live"),
+    "vendor-429": ("429*6", "live"),
+    "vendor-malformed": ("malformed*2", "live"),
+    "vendor-timeout": ("timeout*2", "live"),
+    "two-operators": ("", "noface"),
+}
+
 FAULTS: dict[str, Callable[[Suite, int, int], FaultResult]] = {
     "worker-kill": fault_worker_kill,
     "broker-loss": fault_broker_loss,
     "db-cut": fault_db_cut,
-    "vendor-5xx": vendor_fault("5xx*6", "vendor 5xx burst (6 x 503)"),
-    "vendor-429": vendor_fault("429*6", "vendor 429 + Retry-After (6 x)"),
-    "vendor-malformed": vendor_fault("malformed*2", "vendor malformed JSON (2 x)"),
-    "vendor-timeout": vendor_fault("timeout*2", "vendor timeout (2 x, held 25 s)"),
+    "vendor-5xx": vendor_fault(FAULT_SIMULATOR["vendor-5xx"][0], "vendor 5xx burst (6 x 503)"),
+    "vendor-429": vendor_fault(FAULT_SIMULATOR["vendor-429"][0], "vendor 429 + Retry-After (6 x)"),
+    "vendor-malformed": vendor_fault(FAULT_SIMULATOR["vendor-malformed"][0], "vendor malformed JSON (2 x)"),
+    "vendor-timeout": vendor_fault(FAULT_SIMULATOR["vendor-timeout"][0], "vendor timeout (2 x, held 25 s)"),
     "receiver-down": fault_receiver_down,
     "two-operators": fault_two_operators,
 }
@@ -633,7 +658,7 @@ def run(names: list[str], cases: int, *, fast: bool, work: Path | None = None) -
     results = []
     finished = False
     try:
-        suite.start()
+        suite.start(sim=FAULT_SIMULATOR.get(names[0], ("", "live")) if names else ("", "live"))
         for i, name in enumerate(names):
             suite.note(f"{name}: starts")
             results.append(FAULTS[name](suite, cases, 1000 * (i + 1)))
