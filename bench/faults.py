@@ -308,17 +308,17 @@ class Suite:
 
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.db_name}"')
-        # The two gunicorns boot Django while the database is migrated and the partner and operators created
-        # (neither touches the database before a request); the worker and beat (the sweeper queries it at once)
-        # after.
+        # The two gunicorns and the worker (it loads the engine's models in each pool process) boot while the
+        # database is migrated and the partner and operators created: none of them touches the database before a
+        # request or a task. Beat (its sweeper queries the database at once) only after.
         self.start_sim(*sim, wait=False)
         self.start_web(wait=False)
+        self.start_redis()
+        self.start_worker()
         self.receiver.start()
         out = self.manage("shell", "-c", SETUP.replace("WEBHOOK_URL", repr(f"http://127.0.0.1:{self.receiver.port}/")))
         self.keys = json.loads(out.split("KEYS ", 1)[1])
         self.note("database migrated, partner and operators created")
-        self.start_redis()
-        self.start_worker()
         self.start_beat()
         self.wait_sim()
         self.wait_web()
