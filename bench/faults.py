@@ -63,6 +63,8 @@ SETTLED = ("decided", "needs_review", "closed")
 
 SETUP = r"""
 import json
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0, skip_checks=True)  # one Django start for both steps
 from django.contrib.auth.models import User
 from liveness.models import Partner
 from liveness.roles import role_assign
@@ -158,6 +160,13 @@ class Suite:
         self.keys: dict[str, str] = {}
         self.http = requests.Session()
         self.status_counts: Counter[int] = Counter()
+        self.sim_config: tuple[str, str] | None = None  # (faults, outcome) of the running simulator
+        self.sim_fresh = False  # it has answered no fault's requests yet (its `*N` counts are whole)
+        self.started = time.monotonic()
+
+    def note(self, what: str) -> None:
+        """A timestamped line on stderr: where the suite's wall time goes."""
+        print(f"[faults +{time.monotonic() - self.started:6.1f} s] {what}", file=sys.stderr, flush=True)
 
     # --- processes ---------------------------------------------------------------------------------
 
@@ -216,14 +225,31 @@ class Suite:
                              "--appendonly", "no", "--dir", str(self.work)])  # fmt: skip
         self._wait(lambda: port_open(self.redis_port), 20, "redis-server")
 
-    def start_web(self) -> None:
+    def start_web(self, *, wait: bool = True) -> None:
         self.spawn("web", [PY, "-m", "gunicorn", "kyc_portal.wsgi", "-b", f"127.0.0.1:{self.web_port}", "-w", "2",
                            "--threads", "4", "--timeout", "60", "--graceful-timeout", "5",
-                           "--no-control-socket"])  # fmt: skip
-        self._wait(lambda: self._answers(f"http://127.0.0.1:{self.web_port}/api/v1/health/live"), 60, "web")
+                           "--no-control-socket", "--preload"])  # fmt: skip
+        if wait:
+            self.wait_web()
 
-    def start_sim(self, faults: str = "", outcome: str = "live") -> None:
+    def wait_web(self) -> None:
+        self._wait(lambda: self._answers(f"http://127.0.0.1:{self.web_port}/api/v1/health/live"), 60, "web")
+        self.note("web up")
+
+    def use_sim(self, faults: str = "", outcome: str = "live") -> None:
+        """The simulator answering with ``faults`` and ``outcome``, restarted only when it answers otherwise or a
+        fault is asked for (a fresh process: the simulators count `*N` faults per process)."""
+        if self.sim_config == (faults, outcome) and (self.sim_fresh or not faults) and "sim" in self.procs:
+            self.sim_fresh = False
+            return
+        self.kill("sim")
+        self.start_sim(faults, outcome)
+        self.sim_fresh = False
+
+    def start_sim(self, faults: str = "", outcome: str = "live", *, wait: bool = True) -> None:
         # One process: the simulators count `*N` faults per process.
+        self.sim_config = (faults, outcome)
+        self.sim_fresh = True
         self.spawn("sim", [PY, "-m", "gunicorn", "kyc_portal.wsgi", "-b", f"127.0.0.1:{self.sim_port}", "-w", "1",
                            "--threads", "16", "--timeout", "90", "--graceful-timeout", "2", "--no-control-socket",
                            # Kairos authenticates with app_id / app_key headers: gunicorn drops underscored
@@ -233,11 +259,22 @@ class Suite:
                    # Every simulator answers the same forced outcome: a case that falls back to another
                    # vendor (Kairos' circuit open) is decided the same way.
                    SANDBOX_OUTCOMES=json.dumps({"kairos": outcome, "accura": outcome, "riset": outcome}))  # fmt: skip
+        if wait:
+            self.wait_sim()
+
+    def wait_sim(self) -> None:
         self._wait(lambda: self._answers(f"http://127.0.0.1:{self.sim_port}/api/v1/health/live"), 60, "simulator")
+        self.note(f"simulator up (faults, outcome: {self.sim_config})")
 
     def start_worker(self) -> None:
         self.spawn("worker", [PY, "-m", "celery", "-A", "kyc_portal", "worker", "--loglevel", "INFO", "--concurrency",
                               "4", "--without-gossip", "--without-mingle", "--without-heartbeat"])  # fmt: skip
+
+    def wait_worker(self) -> None:
+        """Until the worker says it is ready (it boots beside everything else: a fault must not start before)."""
+        log = self.work / "worker.log"
+        self._wait(lambda: log.is_file() and b" ready." in log.read_bytes(), 120, "worker")
+        self.note("worker ready")
 
     def start_beat(self) -> None:
         self.spawn("beat", [PY, "-m", "celery", "-A", "kyc_portal", "beat", "--loglevel", "INFO",
@@ -265,24 +302,43 @@ class Suite:
             raise RuntimeError(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout
 
-    def start(self) -> None:
+    def start(self, sim: tuple[str, str] = ("", "live")) -> None:
+        """Everything up; the simulator already as the first fault wants it (``sim``: faults, outcome)."""
         import psycopg
 
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.db_name}"')
-        self.manage("migrate", "--noinput", "-v", "0", "--skip-checks")
+        # The two gunicorns and the worker (it loads the engine's models in each pool process) boot while the
+        # database is migrated and the partner and operators created: none of them touches the database before a
+        # request or a task. Beat (its sweeper queries the database at once) only after.
+        self.start_sim(*sim, wait=False)
+        self.start_web(wait=False)
+        self.start_redis()
+        self.start_worker()
         self.receiver.start()
         out = self.manage("shell", "-c", SETUP.replace("WEBHOOK_URL", repr(f"http://127.0.0.1:{self.receiver.port}/")))
         self.keys = json.loads(out.split("KEYS ", 1)[1])
-        self.start_redis()
-        self.start_sim()
-        self.start_web()
-        self.start_worker()
+        self.note("database migrated, partner and operators created")
         self.start_beat()
+        self.wait_sim()
+        self.wait_web()
+        self.wait_worker()
 
     def stop(self) -> None:
-        for name in list(self.procs):
-            self.kill(name, wait=15)
+        # All told to stop at once, then killed after 5 s: nothing is measured any more, and a warm Celery shutdown
+        # or a gunicorn graceful timeout would otherwise add their waits one after another.
+        procs, self.procs = list(self.procs.values()), {}
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        for proc in procs:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
         self.receiver.stop()
         self.proxy.stop()
         import psycopg
@@ -423,16 +479,15 @@ class Suite:
 
 def fault_worker_kill(suite: Suite, n: int, seed: int) -> FaultResult:
     """SIGKILL the whole worker (main process and pool) while its checks are in flight; start a new one."""
-    suite.kill("sim")
-    suite.start_sim("latency=6")  # every vendor call takes 6 s: the kill lands mid-call
+    suite.use_sim(*FAULT_SIMULATOR["worker-kill"])  # every vendor call takes 6 s: the kill lands mid-call
     subs = suite.submit_many(n, seed)
     running = suite.wait_running(30)
     time.sleep(1)
     suite.kill("worker", signal.SIGKILL)
     killed_at = time.monotonic()
-    suite.kill("sim")
-    suite.start_sim()
-    suite.start_worker()
+    suite.note("worker killed")
+    suite.start_worker()  # boots while the simulator restarts without the latency (the killed leases run out)
+    suite.use_sim()
     result = suite.result("worker SIGKILL mid-check", subs, killed_at, wait=150)
     result.notes = "killed with checks running" if running else "no check was running at the kill"
     return result
@@ -440,6 +495,7 @@ def fault_worker_kill(suite: Suite, n: int, seed: int) -> FaultResult:
 
 def fault_broker_loss(suite: Suite, n: int, seed: int) -> FaultResult:
     """Stop the worker, queue cases, kill redis-server (no persistence: the queue is gone), restart both."""
+    suite.use_sim()
     suite.kill("worker")
     subs = suite.submit_many(n, seed)
     queued = suite.query("SELECT COUNT(*) FROM liveness_check WHERE status = 'queued'")[0][0]
@@ -455,6 +511,7 @@ def fault_broker_loss(suite: Suite, n: int, seed: int) -> FaultResult:
 
 def fault_db_cut(suite: Suite, n: int, seed: int) -> FaultResult:
     """Cut the database (every connection of web, worker and beat) while cases are being submitted."""
+    suite.use_sim()
     subs = [Submission(key=uuid.uuid4().hex, seed=seed + i) for i in range(n)]
     pool = ThreadPoolExecutor(max_workers=4)
     futures = []
@@ -482,8 +539,7 @@ def fault_db_cut(suite: Suite, n: int, seed: int) -> FaultResult:
 
 def vendor_fault(spec: str, label: str, wait: float = 150) -> Callable[[Suite, int, int], FaultResult]:
     def run(suite: Suite, n: int, seed: int) -> FaultResult:
-        suite.kill("sim")
-        suite.start_sim(spec)
+        suite.use_sim(spec)
         started = time.monotonic()
         subs = suite.submit_many(n, seed)
         result = suite.result(label, subs, started, wait=wait)
@@ -507,15 +563,14 @@ def vendor_fault(spec: str, label: str, wait: float = 150) -> Callable[[Suite, i
             + ", ".join(f"{k} {v}" for k, v in sorted(providers.items()))
             + " (recovery from submission)"
         )
-        suite.kill("sim")
-        suite.start_sim()
-        return result
+        return result  # the simulator keeps its spent fault: the next fault that needs it clean restarts it
 
     return run
 
 
 def fault_receiver_down(suite: Suite, n: int, seed: int) -> FaultResult:
     """The partner's webhook receiver is down while cases are decided; it comes back 20 s later."""
+    suite.use_sim()
     suite.receiver.stop()
     subs = suite.submit_many(n, seed)
     suite.settled_times([s.public_id for s in subs if s.public_id], 90)
@@ -531,13 +586,10 @@ def fault_receiver_down(suite: Suite, n: int, seed: int) -> FaultResult:
 def fault_two_operators(suite: Suite, n: int, seed: int) -> FaultResult:
     """Two supervisors decide the same case at the same instant (live / spoof, same version, a reason each),
     on cases the simulator sent to review (no face found)."""
-    suite.kill("sim")
-    suite.start_sim(outcome="noface")
+    suite.use_sim(*FAULT_SIMULATOR["two-operators"])
     subs = suite.submit_many(n, seed)
     ids = [s.public_id for s in subs if s.public_id]
     suite.settled_times(ids, 90)
-    suite.kill("sim")
-    suite.start_sim()
     result = FaultResult(name="two operators deciding at once", cases=len(subs))
     result.lost = sum(1 for s in subs if not s.public_id)
     answers: Counter[str] = Counter()
@@ -575,14 +627,25 @@ def fault_two_operators(suite: Suite, n: int, seed: int) -> FaultResult:
     return result
 
 
+#: How the simulator answers at the start of each fault that needs it otherwise than clean and `live` (the first
+#: fault's is started with the suite, not restarted).
+FAULT_SIMULATOR: dict[str, tuple[str, str]] = {
+    "worker-kill": ("latency=6", "live"),
+    "vendor-5xx": ("5xx*6", "live"),
+    "vendor-429": ("429*6", "live"),
+    "vendor-malformed": ("malformed*2", "live"),
+    "vendor-timeout": ("timeout*2", "live"),
+    "two-operators": ("", "noface"),
+}
+
 FAULTS: dict[str, Callable[[Suite, int, int], FaultResult]] = {
     "worker-kill": fault_worker_kill,
     "broker-loss": fault_broker_loss,
     "db-cut": fault_db_cut,
-    "vendor-5xx": vendor_fault("5xx*6", "vendor 5xx burst (6 x 503)"),
-    "vendor-429": vendor_fault("429*6", "vendor 429 + Retry-After (6 x)"),
-    "vendor-malformed": vendor_fault("malformed*2", "vendor malformed JSON (2 x)"),
-    "vendor-timeout": vendor_fault("timeout*2", "vendor timeout (2 x, held 25 s)"),
+    "vendor-5xx": vendor_fault(FAULT_SIMULATOR["vendor-5xx"][0], "vendor 5xx burst (6 x 503)"),
+    "vendor-429": vendor_fault(FAULT_SIMULATOR["vendor-429"][0], "vendor 429 + Retry-After (6 x)"),
+    "vendor-malformed": vendor_fault(FAULT_SIMULATOR["vendor-malformed"][0], "vendor malformed JSON (2 x)"),
+    "vendor-timeout": vendor_fault(FAULT_SIMULATOR["vendor-timeout"][0], "vendor timeout (2 x, held 25 s)"),
     "receiver-down": fault_receiver_down,
     "two-operators": fault_two_operators,
 }
@@ -595,13 +658,15 @@ def run(names: list[str], cases: int, *, fast: bool, work: Path | None = None) -
     results = []
     finished = False
     try:
-        suite.start()
+        suite.start(sim=FAULT_SIMULATOR.get(names[0], ("", "live")) if names else ("", "live"))
         for i, name in enumerate(names):
+            suite.note(f"{name}: starts")
             results.append(FAULTS[name](suite, cases, 1000 * (i + 1)))
-            print(f"[faults] {name}: {results[-1].row()}", file=sys.stderr, flush=True)
+            suite.note(f"{name}: {results[-1].row()}")
         finished = True
     finally:
         suite.stop()
+        suite.note("stopped")
         if own_dir and finished and all(r.clean for r in results):
             shutil.rmtree(work, ignore_errors=True)  # kept (with the processes' logs) when something failed
     return results

@@ -1,10 +1,12 @@
 """Benchmarks, reported as ratios against a baseline measured in the same run.
 
-    .venv/bin/python -m bench.run [--repeat N] [--json]
+    .venv/bin/python -m bench.run [--repeat N] [--only intake|jpeg|engine] [--json]
 
 - intake: `validate_image` (decode, orient, strip, re-encode, hash) against a bare Pillow decode of the
   same bytes — the cost of making an upload safe, per image size.
 - intake memory: peak RSS growth of `validate_image` against the bare decode (fresh process each).
+- jpeg decode: the intake's strict JPEG decode (libjpeg-turbo through simplejpeg, a warning is an error) against
+  Pillow's decode of the same bytes: what the check that the data fills the header costs.
 - engine: the local engine's full analysis (detect, landmarks, quality, passive) against MediaPipe detection
   alone on the same image — what the extra stages cost.
 Nothing here asserts a time; compare ratios between commits.
@@ -70,13 +72,16 @@ def peak_rss_kib(data: bytes, mode: str) -> int:
     return int(out.stdout.split()[-1])
 
 
-def synthetic_jpeg(width: int, height: int) -> bytes:
+def synthetic_jpeg(width: int, height: int, *, orientation: int = 1, progressive: bool = False) -> bytes:
     import numpy as np
 
     rng = np.random.default_rng(7)
     pixels = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
     out = io.BytesIO()
-    Image.fromarray(pixels).save(out, format="JPEG", quality=90)
+    exif = Image.Exif()
+    if orientation != 1:
+        exif[0x0112] = orientation  # a phone held upright: the intake rotates and re-encodes
+    Image.fromarray(pixels).save(out, format="JPEG", quality=90, exif=exif, progressive=progressive)
     return out.getvalue()
 
 
@@ -85,19 +90,42 @@ def bare_decode(data: bytes) -> None:
         image.load()
 
 
+INTAKE_CASES = [
+    (640, 480, 1), (1280, 960, 1), (1280, 960, 6), (1920, 1080, 1), (4000, 3000, 1), (4000, 3000, 6),
+]  # fmt: skip
+
+
 def bench_intake(repeat: int) -> list[dict[str, object]]:
     rows = []
-    for width, height in ((640, 480), (1920, 1080), (4000, 3000)):
-        data = synthetic_jpeg(width, height)
+    for width, height, orientation in INTAKE_CASES:
+        data = synthetic_jpeg(width, height, orientation=orientation)
         baseline = timed(partial(bare_decode, data), repeat)
         measured = timed(partial(validate_image, data), repeat)
         base_mem = peak_rss_kib(data, "decode")
         mem = peak_rss_kib(data, "validate")
         rows.append({
-            "bench": f"intake {width}x{height}", "baseline_ms": round(baseline * 1000, 2),
+            "bench": f"intake {width}x{height}" + (" rotated" if orientation != 1 else ""),
+            "baseline_ms": round(baseline * 1000, 2),
             "measured_ms": round(measured * 1000, 2), "time_ratio": round(measured / baseline, 2),
             "memory_ratio": round(mem / max(1, base_mem), 2),
         })  # fmt: skip
+    return rows
+
+
+def bench_jpeg_decode(repeat: int) -> list[dict[str, object]]:
+    import simplejpeg
+
+    rows = []
+    for width, height in ((1280, 960), (4000, 3000)):
+        for progressive in (False, True):
+            data = synthetic_jpeg(width, height, progressive=progressive)
+            baseline = timed(partial(bare_decode, data), repeat)
+            measured = timed(partial(simplejpeg.decode_jpeg, data, strict=True), repeat)
+            rows.append({
+                "bench": f"jpeg decode {width}x{height}" + (" progressive" if progressive else ""),
+                "baseline_ms": round(baseline * 1000, 2), "measured_ms": round(measured * 1000, 2),
+                "time_ratio": round(measured / baseline, 2),
+            })  # fmt: skip
     return rows
 
 
@@ -125,8 +153,10 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--only", choices=["intake", "jpeg", "engine"], help="run one group of rows")
     args = parser.parse_args()
-    rows = bench_intake(args.repeat) + bench_engine(args.repeat)
+    groups = {"intake": bench_intake, "jpeg": bench_jpeg_decode, "engine": bench_engine}
+    rows = [row for name, bench in groups.items() if args.only in (None, name) for row in bench(args.repeat)]
     print_rows(rows, as_json=args.json)
     return 0
 

@@ -6,12 +6,13 @@ rest are refused with a clear reason rather than silently converted: a vendor co
 as-is, and every decoder we add is attack surface for files from strangers.
 
 Each accepted image is decoded once in full (the proof that it is an image), stripped of all metadata (EXIF
-GPS, device serials, ICC/XMP, comments) and hashed (sha256 of the stored bytes). A colour JPEG that needs no
-rotation is stripped **losslessly**: its metadata segments are cut out and its coded image data kept byte for
-byte (no second encode, no generation loss, a third of the intake's time saved). Any other image (PNG, a JPEG
-with an EXIF orientation to apply, grey or CMYK) is EXIF-oriented and re-encoded with no metadata. A phone's
-MPO (a JPEG followed by more images in an MPF index: depth and gain maps) is a JPEG: its primary image is kept,
-the rest dropped.
+GPS, device serials, ICC/XMP, comments) and hashed (sha256 of the stored bytes). A JPEG is decoded by
+libjpeg-turbo in strict mode (simplejpeg), where a libjpeg warning is an error; a PNG by Pillow. A colour JPEG
+that needs no rotation is stripped **losslessly**: its metadata segments are cut out and its coded image data
+kept byte for byte (no second encode, no generation loss, a third of the intake's time saved). Any other image
+(PNG, a JPEG with an EXIF orientation to apply, grey or CMYK) is EXIF-oriented and re-encoded with no metadata,
+from the pixels of that one decode. A phone's MPO (a JPEG followed by more images in an MPF index: depth and
+gain maps) is a JPEG: its primary image is kept, the rest dropped.
 
 Bounded decoding. Every bound is checked from the header, before any pixel is decoded:
 - INTAKE_MAX_PIXELS per image, INTAKE_MAX_REQUEST_PIXELS over all images of one request;
@@ -20,19 +21,27 @@ Bounded decoding. Every bound is checked from the header, before any pixel is de
   that claims 36 megapixels (8,000 per byte) is a decompression amplifier, refused before it costs memory;
 - a baseline JPEG must carry at least the entropy-coded data its header's dimensions need (2 bits per 8x8
   block, the least any Huffman table can spend on a block): a header that claims 6000x6000 over 640x480
-  of data is refused instead of being stored as 36 megapixels of grey. (A truncated PNG fails its decoder.)
+  of data is refused before its pixels are allocated.
+The data must then fill the header: a JPEG scan that ends before it has covered every block the header declares
+(libjpeg's "premature end of data segment", which Pillow pads with grey and does not report) is refused as
+`incomplete_image` by the strict decode, baseline or progressive, however small the lie (1600x1600 over 640x480
+of data); a file that ends inside its scans or stray bytes between segments are `corrupt`.
+Padding between the last scan and EOI, which some encoders write, is accepted. (A truncated PNG fails its decoder.)
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import re
 import struct
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
+import simplejpeg
 from django.conf import settings
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "MPO": "image/jpeg"}
 JPEG_QUALITY = 95
@@ -146,38 +155,98 @@ def validate_image(data: bytes, *, label: str = "image", header: ImageHeader | N
     ``read_header(data)`` returned, when the caller has read it already (it is not read twice)."""
     min_side: int = settings.INTAKE_MIN_SIDE
     header = header if header is not None else read_header(data, label=label)
-    image_format = header.image_format
+    if min(header.width, header.height) < min_side:
+        raise ImageRejected(
+            "too_small", f"{label}: {header.width}x{header.height} is smaller than {min_side} px on a side"
+        )
+    image_format = "JPEG" if header.image_format in ("JPEG", "MPO") else header.image_format
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            image.load()
-            upright = image.getexif().get(EXIF_ORIENTATION, 1) == 1
-            # In place: no second full-size copy of the pixels (see bench/run.py, intake memory).
-            ImageOps.exif_transpose(image, in_place=True)
-            oriented = image
+            opened = Image.open(io.BytesIO(data))
+            orientation = opened.getexif().get(EXIF_ORIENTATION, 1)
+            image: Image.Image = opened
+            if image_format == "JPEG":
+                # The one full decode, strict (the primary image of an MPO: its depth or gain maps are dropped).
+                pixels = _decode_jpeg_strict(data, opened, header, label=label)
+                if orientation == 1 and opened.mode == "RGB" and (stripped := strip_jpeg_metadata(data)) is not None:
+                    return _validated(stripped, "image/jpeg", header.width, header.height)
+                image = Image.frombuffer(opened.mode, opened.size, pixels, "raw", _jpeg_rawmode(opened), 0, 1)
+                del pixels  # Pillow holds its own copy (or, for grey, this very buffer)
+            else:
+                opened.load()
+    except ImageRejected:
+        raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
         raise ImageRejected("corrupt", f"{label}: the image is truncated or corrupt ({exc})") from exc
-    if min(oriented.size) < min_side:
-        raise ImageRejected(
-            "too_small",
-            f"{label}: {oriented.size[0]}x{oriented.size[1]} is smaller than {min_side} px on a side",
-        )
-    if image_format == "MPO":
-        # The primary image only: Pillow has it loaded as frame 0; the depth or gain maps are dropped.
-        image_format = "JPEG"
-    stripped = strip_jpeg_metadata(data) if image_format == "JPEG" and upright and oriented.mode == "RGB" else None
-    if stripped is not None:
-        content, content_type = stripped, "image/jpeg"
-    else:
-        content, content_type = _reencode(oriented, image_format)
+    if orientation in _TRANSPOSE:
+        image = image.transpose(_TRANSPOSE[orientation])  # rebound: the unrotated pixels are freed
+    content, content_type = _reencode(image, image_format)
+    return _validated(content, content_type, image.size[0], image.size[1])
+
+
+def _validated(content: bytes, content_type: str, width: int, height: int) -> ValidatedImage:
     return ValidatedImage(
         content=content,
         content_type=content_type,
-        width=oriented.size[0],
-        height=oriented.size[1],
+        width=width,
+        height=height,
         sha256=hashlib.sha256(content).hexdigest(),
     )
+
+
+#: Pillow's JPEG mode -> the colour space libjpeg-turbo decodes to (the same output Pillow's decoder asks for).
+_SIMPLEJPEG_COLORSPACE = {"RGB": "RGB", "L": "GRAY", "CMYK": "CMYK"}
+#: libjpeg's warning for bytes between the last scan and the EOI marker (0xD9).
+_AFTER_LAST_SCAN = re.compile(r"^Corrupt JPEG data: \d+ extraneous bytes before marker 0xd9$")
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _jpeg_rawmode(probe: ImageFile.ImageFile) -> str:
+    """The raw layout Pillow's own decoder would read libjpeg's output as ("CMYK;I" for Adobe's inverted CMYK)."""
+    args = probe.tile[0].args if probe.tile else None
+    return str(args[0]) if isinstance(args, tuple) and args else probe.mode
+
+
+def _decode_jpeg_strict(data: bytes, probe: Image.Image, header: ImageHeader, *, label: str) -> np.ndarray:
+    """Decode the first JPEG image in ``data`` in full with libjpeg-turbo in strict mode (simplejpeg), where a libjpeg
+    *warning* is an error: a scan that ends before it has covered every block the header declares ("premature end
+    of data segment"), a file that ends inside its scans, extraneous bytes between segments.
+    Pillow (the same libjpeg underneath) surfaces none of these and pads the missing rows with grey."""
+    colorspace = _SIMPLEJPEG_COLORSPACE.get(probe.mode)
+    if colorspace is None:
+        raise ImageRejected("unsupported_format", f"{label}: {probe.mode} JPEGs are not accepted")
+    try:
+        pixels = simplejpeg.decode_jpeg(data, colorspace=colorspace, strict=True)
+    except ValueError as exc:
+        reason = str(exc)
+        if _AFTER_LAST_SCAN.search(reason):
+            # Padding between the last scan and EOI, which some encoders write: libjpeg only reads it once every
+            # scan has covered every block, so nothing is missing. Decode again, tolerating that one warning.
+            pixels = simplejpeg.decode_jpeg(data, colorspace=colorspace, strict=False)
+            return _check_decoded_size(pixels, header, label=label)
+        if "premature end of data segment" in reason.lower():
+            raise ImageRejected(
+                "incomplete_image",
+                f"{label}: the header declares {header.width}x{header.height} pixels but the image data stops "
+                f"before filling them ({reason})",
+            ) from exc
+        raise ImageRejected("corrupt", f"{label}: the image is truncated or corrupt ({reason})") from exc
+    return _check_decoded_size(pixels, header, label=label)
+
+
+def _check_decoded_size(pixels: np.ndarray, header: ImageHeader, *, label: str) -> np.ndarray:
+    if pixels.shape[:2] != (header.height, header.width):  # never seen: Pillow reads the same SOF as libjpeg
+        raise ImageRejected("corrupt", f"{label}: the JPEG decodes to another size than its header declares")
+    return pixels
 
 
 def _reencode(image: Image.Image, image_format: str) -> tuple[bytes, str]:

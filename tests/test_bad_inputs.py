@@ -16,12 +16,7 @@ pytestmark = pytest.mark.django_db
 
 #: Inputs the intake still accepts though it should not, with why. The test fails when one of them starts
 #: being refused too (then remove it here): a known gap stays visible, never silently fixed or worsened.
-KNOWN_GAPS = {
-    # The JPEG fill check bounds the entropy-coded data from below (2 bits per 8x8 block): it refuses a
-    # 6000x6000 header over 640x480 of data, but a 1600x1600 header (8.3x the pixels) over the same 89 KB
-    # passes it, and libjpeg pads the missing rows with grey without an error Pillow would surface.
-    "JPEG header claims 1600x1600",
-}
+KNOWN_GAPS: set[str] = set()
 
 
 @pytest.fixture

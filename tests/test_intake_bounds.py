@@ -5,16 +5,20 @@ from __future__ import annotations
 import io
 import struct
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from liveness import services
 from liveness.countries import UnknownCountry, normalise_country_code
 from liveness.intake import ImageRejected, jpeg_entropy_bytes, validate_image
 from liveness.models import Case, Evidence
 from liveness.services import CaseInputError, IncomingImage
+from tests.helpers import TESTDATA_DIR
+
+DEMO_SELFIE = Path(__file__).resolve().parents[1] / "liveness" / "demo" / "demo_selfie.jpg"
 
 
 def photo_jpeg(width: int = 640, height: int = 480, *, seed: int = 0, **save: object) -> bytes:
@@ -64,6 +68,115 @@ def test_the_fill_check_alone_catches_a_header_lie_within_the_decode_budget(sett
         validate_image(bytes(data))
     assert refused.value.code == "incomplete_image"
     assert "4000x4000" in refused.value.message
+
+
+def header_lie(data: bytes, width: int, height: int) -> bytes:
+    """``data`` with its SOF (baseline C0 or progressive C2) claiming ``width`` x ``height``."""
+    lied = bytearray(data)
+    sof = max(lied.find(b"\xff\xc0"), lied.find(b"\xff\xc2"))
+    lied[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(lied)
+
+
+def scan_cut_short(data: bytes, scan: int) -> bytes:
+    """``data`` with its ``scan``-th scan (0-based) cut in the middle and the file closed with an EOI right there:
+    every marker is well formed, only the scan's coded data stops before it has covered every block."""
+    start = -1
+    for _ in range(scan + 1):
+        start = data.index(b"\xff\xda", start + 1)
+    length = int.from_bytes(data[start + 2 : start + 4], "big")
+    end = data.index(b"\xff\xda", start + 2 + length) if scan < data.count(b"\xff\xda") - 1 else len(data) - 2
+    return data[: (start + 2 + length + end) // 2] + b"\xff\xd9"
+
+
+@pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
+def test_a_header_larger_than_its_data_is_refused_even_within_the_lower_bound(progressive):
+    # 1600x1600 over the coded data of 640x480: above the 2-bits-per-block lower bound (which progressive JPEGs
+    # skip anyway), so only the strict decode sees libjpeg run out of data and pad the rest with grey.
+    data = header_lie(photo_jpeg(640, 480, progressive=progressive), 1600, 1600)
+    width, height, entropy, _, _ = jpeg_entropy_bytes(data)
+    assert (width, height) == (1600, 1600)
+    assert entropy * 8 > 2 * (1600 // 8) * (1600 // 8) * 1.5
+    with pytest.raises(ImageRejected) as refused:
+        validate_image(data, label="selfie")
+    assert refused.value.code == "incomplete_image"
+    assert refused.value.message.startswith("selfie: the header declares 1600x1600 pixels but the image data stops")
+
+
+@pytest.mark.parametrize(
+    ("progressive", "scan"), [(False, 0), (True, 0), (True, 3)], ids=["baseline", "progressive-dc", "progressive-ac"]
+)
+def test_a_scan_that_stops_short_is_refused(progressive, scan):
+    data = photo_jpeg(640, 480, progressive=progressive)
+    validate_image(data)  # the whole file is fine
+    with pytest.raises(ImageRejected) as refused:
+        validate_image(scan_cut_short(data, scan))
+    assert refused.value.code == "incomplete_image"
+    assert "premature end of data segment" in refused.value.message
+
+
+def test_a_file_cut_inside_its_scans_is_refused_as_truncated():
+    data = photo_jpeg(640, 480, progressive=True)
+    with pytest.raises(ImageRejected) as refused:
+        validate_image(data[: len(data) * 2 // 3])
+    assert refused.value.code == "corrupt"
+    assert "Premature end of JPEG file" in refused.value.message
+
+
+def test_extraneous_bytes_between_segments_are_refused_but_not_after_the_last_scan():
+    data = photo_jpeg(640, 480)
+    sof = data.find(b"\xff\xc0")
+    with pytest.raises(ImageRejected) as refused:
+        validate_image(data[:sof] + b"\x00\x01\x02" + data[sof:])
+    assert refused.value.code == "corrupt"
+
+    # Padding between the last scan and EOI (libjpeg warns "N extraneous bytes before marker 0xd9", a quirk of
+    # some encoders) and data after EOI (an MPO's next image, a trailer): accepted.
+    def padded(image: bytes) -> bytes:
+        return image[:-2] + b"\x00" * 16 + image[-2:]
+
+    for image in (data, photo_jpeg(640, 480, progressive=True)):  # stripped losslessly: the padding is kept
+        assert validate_image(padded(image)).size_bytes == validate_image(image).size_bytes + 16
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    rotated = photo_jpeg(640, 480, exif=exif)  # re-encoded from the same pixels
+    assert validate_image(padded(rotated)).content == validate_image(rotated).content
+    assert validate_image(data + b"trailer").width == 640
+
+
+@pytest.mark.parametrize("variant", ["rotated", "rotated-progressive", "grey", "grey-rotated", "cmyk"])
+def test_the_strict_decode_reencodes_exactly_what_pillow_would(variant):
+    # Every JPEG is decoded once, by libjpeg-turbo through simplejpeg; the images that are re-encoded (an EXIF
+    # orientation to apply, grey, CMYK) must come out byte for byte as a Pillow decode would have made them.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    base = Image.open(io.BytesIO(photo_jpeg(640, 480)))
+    mode = {"grey": "L", "grey-rotated": "L", "cmyk": "CMYK"}.get(variant, "RGB")
+    out = io.BytesIO()
+    save: dict[str, object] = {"exif": exif} if "rotated" in variant else {}
+    base.convert(mode).save(out, format="JPEG", quality=90, progressive="progressive" in variant, **save)
+    data = out.getvalue()
+    reference = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    expected = io.BytesIO()
+    reference.save(expected, format="JPEG", quality=95, subsampling=0)
+    validated = validate_image(data)
+    assert validated.content == expected.getvalue()
+    assert (validated.width, validated.height) == reference.size
+
+
+@pytest.mark.skipif(not TESTDATA_DIR.is_dir(), reason="needs ../shared/testdata")
+def test_every_real_camera_and_phone_jpeg_passes_the_strict_decode():
+    paths = [p for p in sorted(TESTDATA_DIR.rglob("*")) if p.is_file() and p.read_bytes()[:2] == b"\xff\xd8"]
+    paths.append(DEMO_SELFIE)
+    refused = {}
+    for path in paths:
+        try:
+            validate_image(path.read_bytes(), label=path.name)
+        except ImageRejected as exc:
+            if exc.code != "too_small":
+                refused[path.name] = exc.message
+    assert len(paths) > 50
+    assert refused == {}
 
 
 @pytest.mark.parametrize("save", [{}, {"progressive": True}, {"subsampling": 0}, {"optimize": True}])
