@@ -137,7 +137,12 @@ def test_the_environment_is_read_once_per_host_not_on_every_call(server, monkeyp
 
     reads = []
     real = requests.utils.get_environ_proxies
-    monkeypatch.setattr(requests.utils, "get_environ_proxies", lambda *a, **k: reads.append(a) or real(*a, **k))
+
+    def counted(*args, **kwargs):
+        reads.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(requests.utils, "get_environ_proxies", counted)
     for _ in range(3):
         assert (
             outbound.send(OutboundRequest("GET", f"http://127.0.0.1:{server.server_port}/"), timeout=5).status_code
