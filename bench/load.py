@@ -504,6 +504,14 @@ def main() -> int:
                 ),
                 "baseline": f"{wall:.1f} s wall", "ratio": "", "goal": "",
             })  # fmt: skip
+            per_check = sum(cpu.values()) / result["checks"]
+            rows.append({
+                "stage": "I/O queue: what this host's cores allow (cores / the CPU per check above, all three)",
+                "measured": f"{(os.cpu_count() or 1) / per_check:.1f} checks/s",
+                "baseline": f"concurrency / latency = {ideal:.0f}/s",
+                "ratio": round((os.cpu_count() or 1) / per_check / ideal, 2),
+                "goal": "the goal needs >= 0.8 here first",
+            })  # fmt: skip
             if result["rss_at_mark_mb"]:
                 growth = result["rss_end_mb"] / result["rss_at_mark_mb"] - 1
                 rows.append({
