@@ -4,6 +4,8 @@ reading these statements (bench.load, "I/O queue: CPU per check"), so the count 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -56,3 +58,40 @@ def test_a_retried_check_reads_its_thresholds_from_the_claim_not_the_settings(se
     assert not [s for s in sql if s.startswith('update "liveness_check" set "threshold"')]
     check.refresh_from_db()
     assert check.status == CheckStatus.SUCCEEDED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pooled_connection_is_given_back_before_the_vendor_call_never_inside_a_transaction():
+    """With DATABASE_POOL_MAX_SIZE (PostgreSQL) a thread holds a connection only while it talks to the database:
+    the check gives it back to the pool before the vendor call. Without a pool, or inside a transaction, nothing
+    is closed (a reconnect would only cost; a transaction must not be cut)."""
+    from django.db import transaction
+
+    from liveness.services.checks import release_connection_if_pooled
+
+    Check.objects.count()
+    release_connection_if_pooled()
+    assert connection.connection is not None  # no pool: kept
+    if connection.vendor != "postgresql":
+        pytest.skip("the connection pool is PostgreSQL's (the CI's PostgreSQL pass runs the rest)")
+
+    postgresql: Any = connection  # the PostgreSQL wrapper: its pool and close_pool()
+    options = connection.settings_dict.get("OPTIONS", {})
+    connection.close()
+    connection.settings_dict["OPTIONS"] = {**options, "pool": {"min_size": 1, "max_size": 2}}
+    try:
+        with transaction.atomic():
+            Check.objects.count()  # a connection taken from the pool
+            release_connection_if_pooled()
+            assert connection.connection is not None  # never mid-transaction
+        pool = postgresql.pool
+        assert pool is not None
+        in_use = pool.get_stats()["pool_size"] - pool.get_stats()["pool_available"]
+        release_connection_if_pooled()
+        assert connection.connection is None
+        assert pool.get_stats()["pool_size"] - pool.get_stats()["pool_available"] == in_use - 1  # back in the pool
+        assert Check.objects.count() == 0  # and the next query takes one again
+    finally:
+        connection.close()
+        postgresql.close_pool()
+        connection.settings_dict["OPTIONS"] = options
