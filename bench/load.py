@@ -1,19 +1,22 @@
 """Load benchmark of the whole pipeline on PostgreSQL + Redis, driven from this (separate) process.
 
     python -m bench.load [--io-cases 1000] [--io-concurrency 100] [--latency 1.0] [--cpu-cases 24]
-                         [--pipeline-cases 30] [--pipeline-latency 0.5] [--json]
+                         [--pipeline-cases 30] [--pipeline-latency 0.5] [--io-processes 1] [--io-db-pool 0]
+                         [--sandbox-workers 1] [--skip intake,io,cpu,pipeline] [--json]
 
 It starts, each in its own process group: gunicorn for the portal (2 workers x 4 threads), a second gunicorn
 serving the vendor simulators (liveness/sandbox) with a chosen latency (SANDBOX_FAULTS ``latency=<s>``, outcome
 forced to ``live`` so the simulator spends no CPU judging), and the two Celery pools as production runs them
-(I/O: ``-P threads``; CPU: ``-P prefork``). Its own database (``kyc_throughput_load``, dropped and created) and
-its own Redis database (5, flushed). Then, with nothing else of it running while each stage is measured:
+(I/O: ``-P threads``; CPU: ``-P prefork``). Its own database (``kyc_throughput_load`` or ``$LOAD_DB_NAME``,
+dropped and created) and its own Redis database (5 or ``$LOAD_REDIS_URL``, flushed). Then, with nothing else of
+it running while each stage is measured:
 
 1. intake: POST /api/v1/cases/ (one 1280-px selfie, ~200-500 KB) against the baseline view (bench.load_urls:
    read the upload, one full decode, one INSERT) at concurrency 1, 4 and 16 (no worker running): rate, p50, p95;
 2. I/O queue: ``--io-cases`` vendor checks (Riset simulator at ``--latency``) queued, then drained by the thread
-   pool at ``--io-concurrency``: checks/s against concurrency / latency; queue depth over time; the pool's
-   memory after 100 and after all checks;
+   pool at ``--io-concurrency`` (as ``--io-processes`` processes, each with a database pool of ``--io-db-pool``):
+   checks/s against concurrency / latency; CPU per check of the pool, the simulators and PostgreSQL, and the
+   rate the host's cores allow at that cost; queue depth over time; the pool's memory after 100 and after all;
 3. CPU queue: local-engine checks drained by prefork with 1 process, then with one per core: checks/s against
    one core's rate x cores;
 4. pipeline: one case at a time, both pools running, vendor at ``--pipeline-latency``: submit -> decided,
