@@ -1,19 +1,22 @@
 """Load benchmark of the whole pipeline on PostgreSQL + Redis, driven from this (separate) process.
 
     python -m bench.load [--io-cases 1000] [--io-concurrency 100] [--latency 1.0] [--cpu-cases 24]
-                         [--pipeline-cases 30] [--pipeline-latency 0.5] [--json]
+                         [--pipeline-cases 30] [--pipeline-latency 0.5] [--io-processes 1] [--io-db-pool 0]
+                         [--sandbox-workers 1] [--skip intake,io,cpu,pipeline] [--json]
 
 It starts, each in its own process group: gunicorn for the portal (2 workers x 4 threads), a second gunicorn
 serving the vendor simulators (liveness/sandbox) with a chosen latency (SANDBOX_FAULTS ``latency=<s>``, outcome
 forced to ``live`` so the simulator spends no CPU judging), and the two Celery pools as production runs them
-(I/O: ``-P threads``; CPU: ``-P prefork``). Its own database (``kyc_throughput_load``, dropped and created) and
-its own Redis database (5, flushed). Then, with nothing else of it running while each stage is measured:
+(I/O: ``-P threads``; CPU: ``-P prefork``). Its own database (``kyc_throughput_load`` or ``$LOAD_DB_NAME``,
+dropped and created) and its own Redis database (5 or ``$LOAD_REDIS_URL``, flushed). Then, with nothing else of
+it running while each stage is measured:
 
 1. intake: POST /api/v1/cases/ (one 1280-px selfie, ~200-500 KB) against the baseline view (bench.load_urls:
    read the upload, one full decode, one INSERT) at concurrency 1, 4 and 16 (no worker running): rate, p50, p95;
 2. I/O queue: ``--io-cases`` vendor checks (Riset simulator at ``--latency``) queued, then drained by the thread
-   pool at ``--io-concurrency``: checks/s against concurrency / latency; queue depth over time; the pool's
-   memory after 100 and after all checks;
+   pool at ``--io-concurrency`` (as ``--io-processes`` processes, each with a database pool of ``--io-db-pool``):
+   checks/s against concurrency / latency; CPU per check of the pool, the simulators and PostgreSQL, and the
+   rate the host's cores allow at that cost; queue depth over time; the pool's memory after 100 and after all;
 3. CPU queue: local-engine checks drained by prefork with 1 process, then with one per core: checks/s against
    one core's rate x cores;
 4. pipeline: one case at a time, both pools running, vendor at ``--pipeline-latency``: submit -> decided,
@@ -149,12 +152,40 @@ class Stack:
         )  # fmt: skip
         wait_http(f"http://127.0.0.1:{self.sandbox_port}/login/")
 
-    def start_io_worker(self, concurrency: int) -> subprocess.Popen[bytes]:
-        return self.spawn(
-            "io", PY, "-m", "celery", "-A", "kyc_portal", "worker", "-Q", IO_QUEUE, "-P", "threads",
-            "-c", str(concurrency), "-n", "io@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
-            "--loglevel", "WARNING",
-        )  # fmt: skip
+    def start_io_worker(self, concurrency: int, processes: int = 1, db_pool: int = 0) -> list[subprocess.Popen[bytes]]:
+        """``processes`` worker processes of ``concurrency / processes`` threads each (the total stays
+        ``concurrency``); ``db_pool``: DATABASE_POOL_MAX_SIZE of each (0: a connection per task)."""
+        env = {**self.env, "DATABASE_POOL_MAX_SIZE": str(db_pool)}
+        return [
+            self.spawn(
+                f"io{n}",
+                PY,
+                "-m",
+                "celery",
+                "-A",
+                "kyc_portal",
+                "worker",
+                "-Q",
+                IO_QUEUE,
+                "-P",
+                "threads",
+                "-c",
+                str(concurrency // processes + (n < concurrency % processes)),
+                "-n",
+                f"io{n}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel",
+                "WARNING",
+                env=env,
+            )
+            for n in range(processes)
+        ]
+
+    def stop_io_workers(self) -> None:
+        for name in [name for name in self.procs if name.startswith("io")]:
+            self.stop(name)
 
     def start_cpu_worker(self, concurrency: int) -> subprocess.Popen[bytes]:
         return self.spawn(
@@ -190,6 +221,39 @@ def tree_rss_mb(pid: int) -> float:
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
     return total / 1024
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process, its live descendants and the descendants it has reaped."""
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            stats[int(stat.parent.name)] = fields
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(children.get(current, []))
+        own = stats.get(current)
+        if own:  # own[11:15]: utime, stime, cutime, cstime (after the state field at [0])
+            total += sum(int(v) for v in own[11:15])
+    return total / CLK_TCK
+
+
+def postgres_pid() -> int | None:
+    """The postmaster (a postgres process whose parent is not postgres), for its server-wide CPU time."""
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        with contextlib.suppress(OSError, ValueError):
+            if comm.read_text().strip() == "postgres":
+                parent = int((comm.parent / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if Path(f"/proc/{parent}/comm").read_text().strip() != "postgres":
+                    return int(comm.parent.name)
+    return None
 
 
 def selfie_bytes() -> bytes:
@@ -285,7 +349,13 @@ class Driver:
         return (count / span if span else 0.0), count, ok
 
     def drain(
-        self, prefix: str, queue: str, proc: subprocess.Popen[bytes], *, mark: int = 0, timeout: float = 900
+        self,
+        prefix: str,
+        queue: str,
+        procs: list[subprocess.Popen[bytes]],
+        *,
+        mark: int = 0,
+        timeout: float = 900,
     ) -> dict[str, Any]:
         """Wait until every check of ``prefix`` is settled, sampling the queue depth and the pool's memory."""
         broker = redis.Redis.from_url(REDIS_URL)
@@ -296,7 +366,7 @@ class Driver:
             done, total = self.settled(prefix)
             depth.append((round(time.monotonic() - started, 1), int(broker.llen(queue))))
             if mark and rss_at_mark is None and done >= mark:
-                rss_at_mark = tree_rss_mb(proc.pid)
+                rss_at_mark = sum(tree_rss_mb(proc.pid) for proc in procs)
             if done >= total:
                 break
             time.sleep(0.5)
@@ -309,7 +379,7 @@ class Driver:
             "succeeded": ok,
             "depth": depth,
             "rss_at_mark_mb": rss_at_mark,
-            "rss_end_mb": tree_rss_mb(proc.pid),
+            "rss_end_mb": sum(tree_rss_mb(proc.pid) for proc in procs),
         }
 
     def one_by_one(self, prefix: str, provider: str, n: int) -> list[tuple[float, float]]:
@@ -373,6 +443,8 @@ def main() -> int:
     parser.add_argument("--intake", type=int, default=60, help="requests per concurrency level (x concurrency/4)")
     parser.add_argument("--io-cases", type=int, default=1000)
     parser.add_argument("--io-concurrency", type=int, default=100)
+    parser.add_argument("--io-processes", type=int, default=1, help="I/O worker processes sharing --io-concurrency")
+    parser.add_argument("--io-db-pool", type=int, default=0, help="DATABASE_POOL_MAX_SIZE of each I/O process")
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--cpu-cases", type=int, default=24)
     parser.add_argument("--pipeline-cases", type=int, default=30)
@@ -421,15 +493,26 @@ def main() -> int:
             redis.Redis.from_url(REDIS_URL).flushdb()  # the intake's checks are not part of what follows
 
         if "io" not in skip:
-            for i in range(args.io_cases):
-                driver.submit(f"io-{i}", "riset")
+            driver.load(driver.submit, prefix="io", provider="riset", n=args.io_cases, c=4)
             log(f"{args.io_cases} vendor checks queued; starting the I/O pool")
-            proc = stack.start_io_worker(args.io_concurrency)
-            result = driver.drain("io", IO_QUEUE, proc, mark=min(100, args.io_cases))
-            stack.stop("io")
+            pg = postgres_pid()
+            cpu_before = (tree_cpu_seconds(stack.procs["sandbox"].pid), tree_cpu_seconds(pg) if pg else 0.0)
+            wall_started = time.monotonic()
+            io_procs = stack.start_io_worker(args.io_concurrency, args.io_processes, args.io_db_pool)
+            result = driver.drain("io", IO_QUEUE, io_procs, mark=min(100, args.io_cases))
+            wall = time.monotonic() - wall_started
+            cpu = {
+                f"worker{'s' if len(io_procs) > 1 else ''}": sum(tree_cpu_seconds(proc.pid) for proc in io_procs),
+                "simulator": tree_cpu_seconds(stack.procs["sandbox"].pid) - cpu_before[0],
+                "PostgreSQL (whole server)": (tree_cpu_seconds(pg) - cpu_before[1]) if pg else 0.0,
+            }
+            stack.stop_io_workers()
             ideal = args.io_concurrency / args.latency
+            io_rows = len(rows)
             rows.append({
-                "stage": f"I/O queue: {result['checks']} vendor checks, {args.io_concurrency} threads, "
+                "stage": f"I/O queue: {result['checks']} vendor checks, {args.io_concurrency} threads "
+                f"({args.io_processes} process{'es' if args.io_processes > 1 else ''}, database pool "
+                f"{args.io_db_pool or 'off'}, simulators {args.sandbox_workers} process(es)), "
                 f"latency {args.latency:g} s",
                 "measured": f"{result['rate']:.1f} checks/s ({result['succeeded']} succeeded)",
                 "baseline": f"concurrency / latency = {ideal:.0f}/s",
@@ -440,6 +523,22 @@ def main() -> int:
                 "stage": "I/O queue depth over time (s: messages)",
                 "measured": queue_depth_line(result["depth"]), "baseline": "", "ratio": "", "goal": "",
             })  # fmt: skip
+            rows.append({
+                "stage": "I/O queue: CPU per check (process CPU over the stage, pool start included)",
+                "measured": ", ".join(
+                    f"{name} {seconds / result['checks'] * 1000:.1f} ms ({seconds / wall:.0%} of a core)"
+                    for name, seconds in cpu.items()
+                ),
+                "baseline": f"{wall:.1f} s wall", "ratio": "", "goal": "",
+            })  # fmt: skip
+            per_check = sum(cpu.values()) / result["checks"]
+            rows.append({
+                "stage": "I/O queue: what this host's cores allow (cores / the CPU per check above, all three)",
+                "measured": f"{(os.cpu_count() or 1) / per_check:.1f} checks/s",
+                "baseline": f"concurrency / latency = {ideal:.0f}/s",
+                "ratio": round((os.cpu_count() or 1) / per_check / ideal, 2),
+                "goal": "the goal needs >= 0.8 here first",
+            })  # fmt: skip
             if result["rss_at_mark_mb"]:
                 growth = result["rss_end_mb"] / result["rss_at_mark_mb"] - 1
                 rows.append({
@@ -447,7 +546,8 @@ def main() -> int:
                     "measured": f"{result['rss_at_mark_mb']:.0f} MB -> {result['rss_end_mb']:.0f} MB",
                     "baseline": "", "ratio": f"{growth:+.1%}", "goal": "< +10 %",
                 })  # fmt: skip
-            log(str(rows[-3]))
+            for row in rows[io_rows:]:
+                log(str(row))
 
         if "cpu" not in skip:
             rates = {}
@@ -456,7 +556,7 @@ def main() -> int:
                 for i in range(args.cpu_cases):
                     driver.submit(f"{prefix}-{i}", "local")
                 proc = stack.start_cpu_worker(procs)
-                result = driver.drain(prefix, CPU_QUEUE, proc)
+                result = driver.drain(prefix, CPU_QUEUE, [proc])
                 stack.stop("cpu")
                 rates[procs] = result
                 log(f"engine, {procs} process(es): {result['rate']:.2f} checks/s, {result['rss_end_mb']:.0f} MB")

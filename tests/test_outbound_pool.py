@@ -97,3 +97,55 @@ def test_every_new_pooled_connection_still_passes_the_address_guard(server):
             outbound.send(OutboundRequest("GET", url(server)), timeout=5, public_only=True)
     # The same host without the guard is reachable: what refused it was the guard, not the server.
     assert outbound.send(OutboundRequest("GET", url(server)), timeout=5).status_code == 200
+
+
+class _RecordingHandler(_Handler):
+    def do_GET(self) -> None:
+        self.server.paths.append(self.path)  # type: ignore[attr-defined]
+        super().do_GET()
+
+
+def test_the_environments_proxy_settings_still_apply_though_read_once_per_host(monkeypatch):
+    """HTTP_PROXY sends a call through the proxy (absolute URL in the request line), NO_PROXY exempts a host;
+    the sessions read them once per host instead of requests scanning os.environ on every call."""
+    servers = []
+    for _ in range(2):
+        srv = CountingServer()
+        srv.RequestHandlerClass = _RecordingHandler
+        srv.paths = []  # type: ignore[attr-defined]
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+    proxy, direct = servers
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_port}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    outbound.reset_pools()
+    try:
+        via_proxy = outbound.send(OutboundRequest("GET", "http://vendor.example/v1/check"), timeout=5)
+        straight = outbound.send(OutboundRequest("GET", f"http://127.0.0.1:{direct.server_port}/ping"), timeout=5)
+    finally:
+        outbound.reset_pools()
+        for srv in servers:
+            srv.shutdown()
+            srv.server_close()
+    assert (via_proxy.status_code, straight.status_code) == (200, 200)
+    assert proxy.paths == ["http://vendor.example/v1/check"]  # type: ignore[attr-defined]
+    assert direct.paths == ["/ping"]  # type: ignore[attr-defined]
+
+
+def test_the_environment_is_read_once_per_host_not_on_every_call(server, monkeypatch):
+    import requests.utils
+
+    reads = []
+    real = requests.utils.get_environ_proxies
+
+    def counted(*args, **kwargs):
+        reads.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(requests.utils, "get_environ_proxies", counted)
+    for _ in range(3):
+        assert (
+            outbound.send(OutboundRequest("GET", f"http://127.0.0.1:{server.server_port}/"), timeout=5).status_code
+            == 200
+        )
+    assert len(reads) == 1

@@ -138,6 +138,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A pool of PostgreSQL connections per process (Django's psycopg pool), for the I/O queue's thread pool: without
+# it each task opens (and closes) a connection of its own, and a hundred threads hold a hundred connections
+# (PostgreSQL's default max_connections) through their vendor calls. With it a thread holds one only while it
+# talks to the database (services.checks releases it around the vendor call). Off (0) unless set.
+DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=0)
+if DATABASE_POOL_MAX_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(4, DATABASE_POOL_MAX_SIZE),
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": 30,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

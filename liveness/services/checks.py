@@ -41,7 +41,7 @@ from ..providers.details import settle_details
 from ..storage import EvidenceUnavailable, StorageUnavailable
 from .audit import audit_record
 from .fallback import circuit_record_attempt
-from .providers import provider_config
+from .providers import provider_config, provider_settings_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -81,14 +81,18 @@ def check_claim(*, check_id: int) -> Check | None:
         # The threshold and margin in force at the first claim hold for the whole check (retries included):
         # a settings change while the check runs does not move the goalposts under it.
         config = provider_config(check.provider)
-        Check.objects.filter(pk=check_id, threshold__isnull=True).update(
+        if Check.objects.filter(pk=check_id, threshold__isnull=True).update(
             threshold=config.threshold, review_margin=config.review_margin
+        ):
+            check.threshold, check.review_margin = config.threshold, config.review_margin
+        else:
+            check.refresh_from_db(fields=["threshold", "review_margin"])
+    # The first claim moves the case out of "received"; conditional, so concurrent claims are harmless. A case
+    # read past "received" never goes back to it: then there is nothing to update.
+    if check.case.status == CaseStatus.RECEIVED:
+        Case.objects.filter(pk=check.case_id, status=CaseStatus.RECEIVED).update(
+            status=CaseStatus.PROCESSING, updated_at=now
         )
-        check.refresh_from_db(fields=["threshold", "review_margin"])
-    # The first claim moves the case out of "received"; conditional, so concurrent claims are harmless.
-    Case.objects.filter(pk=check.case_id, status=CaseStatus.RECEIVED).update(
-        status=CaseStatus.PROCESSING, updated_at=now
-    )
     return check
 
 
@@ -180,20 +184,42 @@ class LeaseKeeper:
                 connection.close()
 
 
+def release_connection_if_pooled() -> None:
+    """Give this thread's database connection back to the process's pool (``DATABASE_POOL_MAX_SIZE``) before a
+    long wait on the network, so that a pool much smaller than the thread pool serves it: a thread holds a
+    connection only while it talks to the database. Without a pool (or inside a transaction) it does nothing:
+    closing would only cost a reconnect."""
+    if connection.settings_dict.get("OPTIONS", {}).get("pool") and not connection.in_atomic_block:
+        connection.close()
+
+
 def check_execute(*, check_id: int) -> ExecuteOutcome:
-    """Claim the check, call its provider, settle it; then decide the case if it was the last one."""
-    check = check_claim(check_id=check_id)
-    if check is None:
-        return ExecuteOutcome("not_claimed")
+    """Claim the check, call its provider, settle it; then decide the case if it was the last one.
+
+    The provider settings are read once for the whole run (the claim's thresholds, the request's timeout), and
+    the claimed row (its provider, thresholds, case) is carried to the settle instead of being read again: the
+    claim's fencing token guards every write, and those fields do not change while the claim is held.
+    """
+    with provider_settings_snapshot():
+        check = check_claim(check_id=check_id)
+        if check is None:
+            return ExecuteOutcome("not_claimed")
+        return _check_run(check)
+
+
+def _check_run(check: Check) -> ExecuteOutcome:
     token = check.attempts
     try:
         with LeaseKeeper(check.pk, token):
             request = check_request_build(check)
+            release_connection_if_pooled()
             result = get_provider(check.provider).check(request)
     except ProviderError as exc:
         return _check_handle_error(check, token, exc)
     except EvidenceUnavailable as exc:
-        settled = check_fail(check_id=check.pk, token=token, code="evidence_unavailable", message=str(exc))
+        settled = check_fail(
+            check_id=check.pk, token=token, code="evidence_unavailable", message=str(exc), claimed=check
+        )
         return ExecuteOutcome("settled" if settled else "dropped")
     except StorageUnavailable as exc:
         # The store is down, not the evidence gone: try again later, like a vendor's outage.
@@ -206,10 +232,14 @@ def check_execute(*, check_id: int) -> ExecuteOutcome:
         # the traceback in the log (it holds no image bytes: providers get them as arguments, not state).
         logger.exception("check %s (%s) crashed in the provider", check.pk, check.provider)
         settled = check_fail(
-            check_id=check.pk, token=token, code="internal_error", message=f"internal error: {type(exc).__name__}"
+            check_id=check.pk,
+            token=token,
+            code="internal_error",
+            message=f"internal error: {type(exc).__name__}",
+            claimed=check,
         )
         return ExecuteOutcome("settled" if settled else "dropped")
-    settled = check_succeed(check_id=check.pk, token=token, result=result)
+    settled = check_succeed(check_id=check.pk, token=token, result=result, claimed=check)
     return ExecuteOutcome("settled" if settled else "dropped")
 
 
@@ -220,7 +250,7 @@ def _check_handle_error(check: Check, token: int, exc: ProviderError) -> Execute
         if exc.retry_after is not None:
             # The vendor said when to come back: not sooner (it would only answer 429 again), never past our cap.
             delay = min(settings.CHECK_RETRY_BACKOFF_MAX, max(delay, exc.retry_after))
-        released = check_release_for_retry(check_id=check.pk, token=token, exc=exc, delay=delay)
+        released = check_release_for_retry(check_id=check.pk, token=token, exc=exc, delay=delay, claimed=check)
         return ExecuteOutcome("retry", retry_in=delay) if released else ExecuteOutcome("dropped")
     message = exc.message if not exc.retryable else f"{exc.message} (gave up after {token} attempts)"
     settled = check_fail(
@@ -231,12 +261,17 @@ def _check_handle_error(check: Check, token: int, exc: ProviderError) -> Execute
         raw_body=exc.raw_body,
         latency_ms=exc.latency_ms,
         vendor_request_id=exc.vendor_request_id,
+        claimed=check,
     )
     return ExecuteOutcome("settled" if settled else "dropped")
 
 
-def check_release_for_retry(*, check_id: int, token: int, exc: ProviderError, delay: float) -> bool:
-    """Put a running check back in the queue after a retryable error, keeping the error visible."""
+def check_release_for_retry(
+    *, check_id: int, token: int, exc: ProviderError, delay: float, claimed: Check | None = None
+) -> bool:
+    """Put a running check back in the queue after a retryable error, keeping the error visible.
+
+    ``claimed``: the row as this attempt claimed it (provider, case), saving a read; None reads it."""
     released = Check.objects.filter(pk=check_id, status=CheckStatus.RUNNING, attempts=token).update(
         status=CheckStatus.QUEUED,
         lease_expires_at=None,
@@ -246,7 +281,7 @@ def check_release_for_retry(*, check_id: int, token: int, exc: ProviderError, de
         latency_ms=exc.latency_ms,
     )
     if released:
-        check = Check.objects.select_related("case").get(pk=check_id)
+        check = claimed if claimed is not None else Check.objects.select_related("case").get(pk=check_id)
         audit_record(
             action="check.retry_scheduled",
             case=check.case,
@@ -263,11 +298,17 @@ def check_release_for_retry(*, check_id: int, token: int, exc: ProviderError, de
     return bool(released)
 
 
-def check_succeed(*, check_id: int, token: int, result: ProviderResult) -> bool:
-    """Settle a check with a provider result. False when the claim was lost (result dropped)."""
-    provider, claimed_threshold, claimed_margin = Check.objects.values_list(
-        "provider", "threshold", "review_margin"
-    ).get(pk=check_id)
+def check_succeed(*, check_id: int, token: int, result: ProviderResult, claimed: Check | None = None) -> bool:
+    """Settle a check with a provider result. False when the claim was lost (result dropped).
+
+    ``claimed``: the row as this attempt claimed it (provider, thresholds, case), saving two reads; None reads
+    it (the thresholds were fixed at the first claim and never change after)."""
+    if claimed is not None:
+        provider, claimed_threshold, claimed_margin = claimed.provider, claimed.threshold, claimed.review_margin
+    else:
+        provider, claimed_threshold, claimed_margin = Check.objects.values_list(
+            "provider", "threshold", "review_margin"
+        ).get(pk=check_id)
     if claimed_threshold is None or claimed_margin is None:  # claimed before thresholds were kept at claim
         config = provider_config(provider)
         claimed_threshold, claimed_margin = config.threshold, config.review_margin
@@ -307,6 +348,7 @@ def check_succeed(*, check_id: int, token: int, result: ProviderResult) -> bool:
             "reason": result.reason,
             **({"findings": [f["code"] for f in findings]} if findings else {}),
         },
+        claimed=claimed,
     )
 
 
@@ -319,6 +361,7 @@ def check_fail(
     raw_body: str = "",
     latency_ms: int | None = None,
     vendor_request_id: str = "",
+    claimed: Check | None = None,
 ) -> bool:
     """Settle a check as failed (permanent error or retry budget spent); the case goes to review."""
     return _settle(
@@ -335,19 +378,29 @@ def check_fail(
             "vendor_request_id": vendor_request_id[:200],
         },
         audit={"error": code, "message": message[:500]},
+        claimed=claimed,
     )
 
 
-def _settle(*, check_id: int, token: int, action: str, fields: dict[str, Any], audit: dict[str, Any]) -> bool:
+def _settle(
+    *,
+    check_id: int,
+    token: int,
+    action: str,
+    fields: dict[str, Any],
+    audit: dict[str, Any],
+    claimed: Check | None = None,
+) -> bool:
     """The one way a check is settled: a conditional update on (running, this attempt), then the audit
-    event and the case evaluation, in one transaction. False when the claim was lost (nothing written)."""
+    event and the case evaluation, in one transaction. False when the claim was lost (nothing written).
+    ``claimed`` (the row as claimed: its provider and case) saves reading it back after the update."""
     with transaction.atomic():
         settled = Check.objects.filter(pk=check_id, status=CheckStatus.RUNNING, attempts=token).update(
             **fields, lease_expires_at=None, finished_at=timezone.now()
         )
         if not settled:
             return False
-        check = Check.objects.select_related("case").get(pk=check_id)
+        check = claimed if claimed is not None else Check.objects.select_related("case").get(pk=check_id)
         audit_record(
             action=action,
             case=check.case,
