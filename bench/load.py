@@ -1,7 +1,8 @@
 """Load benchmark of the whole pipeline on PostgreSQL + Redis, driven from this (separate) process.
 
     python -m bench.load [--io-cases 1000] [--io-concurrency 100] [--latency 1.0] [--cpu-cases 24]
-                         [--pipeline-cases 30] [--pipeline-latency 0.5] [--io-processes 1] [--io-db-pool 0]
+                         [--pipeline-cases 30] [--pipeline-latency 0.5] [--io-processes 1] [--io-db-pool 20]
+                         [--no-persistent-db]
                          [--sandbox-workers 1] [--skip intake,io,cpu,pipeline] [--json]
 
 It starts, each in its own process group: gunicorn for the portal (2 workers x 4 threads), a second gunicorn
@@ -21,6 +22,10 @@ it running while each stage is measured:
    one core's rate x cores;
 4. pipeline: one case at a time, both pools running, vendor at ``--pipeline-latency``: submit -> decided,
    p50/p95, minus the vendor's latency.
+
+The database settings are the README's production ones: web and prefork processes keep their connection
+(``conn_max_age=60`` with health checks; ``--no-persistent-db`` opens one per request and task, as Django's
+default does), the I/O pool's threads share a pool of ``--io-db-pool`` connections per process.
 
 Ratios are taken within one run; the machine is shared, so run it several times and report the range.
 ``LOAD_DB_NAME``, ``LOAD_REDIS_URL`` and ``LOAD_VAR_DIR`` move its database, Redis database and files elsewhere
@@ -57,6 +62,10 @@ PY = sys.executable
 DB_NAME = os.environ.get("LOAD_DB_NAME", "kyc_throughput_load")
 PG = "postgres://postgres@127.0.0.1:5432"
 REDIS_URL = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/5")
+#: What the README's production section sets on web hosts and prefork workers: a connection kept for 60 s and
+#: checked before reuse, instead of a new PostgreSQL backend per request and per task (--no-persistent-db).
+#: The I/O pool's threads use a pool instead (--io-db-pool; the settings drop conn_max_age there).
+PERSISTENT_DB = "?conn_max_age=60&conn_health_checks=true"
 IO_QUEUE = "kyc-load"
 CPU_QUEUE = "kyc-load-cpu"
 SAMPLE = Path("/work/shared/testdata/genuine/deepface__tests_unit_dataset_img58.jpg")
@@ -80,13 +89,13 @@ def pct(values: list[float], q: float) -> float:
 class Stack:
     """The processes of one run, and what the driver needs to reach them."""
 
-    def __init__(self, var_dir: Path) -> None:
+    def __init__(self, var_dir: Path, *, persistent_db: bool = True) -> None:
         self.web_port = free_port()
         self.sandbox_port = free_port()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_", "PYTEST_"))}
         self.env.update(
             DJANGO_SETTINGS_MODULE="bench.load_settings",
-            DATABASE_URL=f"{PG}/{DB_NAME}",
+            DATABASE_URL=f"{PG}/{DB_NAME}{PERSISTENT_DB if persistent_db else ''}",
             CELERY_BROKER_URL=REDIS_URL,
             CELERY_TASK_DEFAULT_QUEUE=IO_QUEUE,
             CELERY_CPU_QUEUE=CPU_QUEUE,
@@ -444,7 +453,12 @@ def main() -> int:
     parser.add_argument("--io-cases", type=int, default=1000)
     parser.add_argument("--io-concurrency", type=int, default=100)
     parser.add_argument("--io-processes", type=int, default=1, help="I/O worker processes sharing --io-concurrency")
-    parser.add_argument("--io-db-pool", type=int, default=0, help="DATABASE_POOL_MAX_SIZE of each I/O process")
+    parser.add_argument("--io-db-pool", type=int, default=20, help="DATABASE_POOL_MAX_SIZE of each I/O process")
+    parser.add_argument(
+        "--no-persistent-db",
+        action="store_true",
+        help="a database connection per request and task (conn_max_age 0)",
+    )
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--cpu-cases", type=int, default=24)
     parser.add_argument("--pipeline-cases", type=int, default=30)
@@ -464,7 +478,7 @@ def main() -> int:
         raise KeyboardInterrupt  # the servers and pools are stopped on the way out
 
     signal.signal(signal.SIGTERM, on_signal)
-    stack = Stack(var_dir)
+    stack = Stack(var_dir, persistent_db=not args.no_persistent_db)
     stack.env["LOAD_SANDBOX_WORKERS"] = str(args.sandbox_workers)
     rows: list[dict[str, Any]] = []
     load_before = os.getloadavg()

@@ -149,6 +149,9 @@ if DATABASE_POOL_MAX_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backe
         "max_size": DATABASE_POOL_MAX_SIZE,
         "timeout": 30,
     }
+    # The pool replaces persistent connections (Django refuses both): DATABASE_URL's conn_max_age, which web
+    # hosts and prefork workers should set (README, production), does not apply to a pooled process.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
