@@ -83,3 +83,20 @@ def test_the_system_checks_report_bad_keys_and_finding_verdicts(settings) -> Non
     settings.EVIDENCE_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     settings.FINDING_VERDICTS = {"face_mismatch": "spoof"}
     assert portal_settings_check() == []
+
+
+def test_a_pooled_process_drops_persistent_connections_from_the_database_url(tmp_path: Path) -> None:
+    """Web hosts keep their connection (``conn_max_age`` in DATABASE_URL); a process with DATABASE_POOL_MAX_SIZE
+    uses the pool instead, which Django refuses to combine with persistent connections."""
+    code = (
+        "from django.conf import settings; d = settings.DATABASES['default']; "
+        "print(d['CONN_MAX_AGE'], 'pool' in d.get('OPTIONS', {}))"
+    )
+    url = "postgres://postgres@127.0.0.1:5432/unused?conn_max_age=60&conn_health_checks=true"
+    env = {**production_env(tmp_path), "DATABASE_URL": url}
+    persistent = run_manage("shell", "-c", code, **env)
+    assert persistent.returncode == 0, persistent.stderr
+    assert persistent.stdout.split()[-2:] == ["60", "False"]
+    pooled = run_manage("shell", "-c", code, **env, DATABASE_POOL_MAX_SIZE="20")
+    assert pooled.returncode == 0, pooled.stderr
+    assert pooled.stdout.split()[-2:] == ["0", "True"]
