@@ -14,7 +14,7 @@ import base64
 import binascii
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
@@ -249,22 +249,32 @@ class QueueCounts:
     oldest_waiting: datetime | None
 
 
-def queue_counts() -> QueueCounts:
-    """Headline numbers of the open work, from the open statuses only (an index range, not the table).
+def cases_per_status(statuses: tuple[str, ...], *, created_before: Mapping[str, datetime]) -> dict[str, dict[str, Any]]:
+    """One row per status among ``statuses`` that has cases: ``n``, ``oldest`` (the first ``created_at``) and, for
+    each name of ``created_before``, how many were created before that instant. One GROUP BY over
+    ``case_queue_idx``, which arrives sorted by status: a third of the time of one row of FILTERed aggregates
+    each evaluated on every row (bench.console_scale, 25 000 open cases)."""
+    rows = (
+        Case.objects.filter(status__in=statuses)
+        .order_by()
+        .values("status")
+        .annotate(
+            n=Count("pk"),
+            oldest=Min("created_at"),
+            **{name: Count("pk", filter=Q(created_at__lt=when)) for name, when in created_before.items()},
+        )
+    )
+    return {row["status"]: dict(row) for row in rows}
 
-    One row per status (GROUP BY over ``case_queue_idx``, which arrives sorted by status), summed here:
-    a third of the time of one row with five FILTERed aggregates, each evaluated on every row
-    (bench.console_scale, 25 000 open cases)."""
+
+def queue_counts() -> QueueCounts:
+    """Headline numbers of the open work, from the open statuses only (an index range, not the table)."""
     now = timezone.now()
     sla_start = now - timedelta(minutes=settings.REVIEW_SLA_MINUTES)
     waiting = (CaseStatus.NEEDS_REVIEW, CaseStatus.PENDING_APPROVAL)
-    per_status = (
-        Case.objects.filter(status__in=(*waiting, CaseStatus.RECEIVED, CaseStatus.PROCESSING))
-        .order_by()
-        .values("status")
-        .annotate(n=Count("pk"), late=Count("pk", filter=Q(created_at__lt=sla_start)), oldest=Min("created_at"))
+    by_status = cases_per_status(
+        (*waiting, CaseStatus.RECEIVED, CaseStatus.PROCESSING), created_before={"late": sla_start}
     )
-    by_status: dict[str, dict[str, Any]] = {row["status"]: dict(row) for row in per_status}
 
     def total(statuses: tuple[str, ...], key: str = "n") -> int:
         return sum(by_status[s][key] for s in statuses if s in by_status)

@@ -55,6 +55,7 @@ from ..models import (
     SummaryState,
     Verdict,
 )
+from .selectors import cases_per_status
 
 #: Percentiles shown per provider, in percent (integers keep the rank arithmetic exact in SQL and Python).
 PERCENTILES = (50, 95)
@@ -546,28 +547,16 @@ def review_backlog(*, now: datetime | None = None) -> Backlog:
     """The open review work right now (not bound to the date range), aged against REVIEW_SLA_MINUTES."""
     now = now or timezone.now()
     sla = timedelta(minutes=settings.REVIEW_SLA_MINUTES)
-    # One row per waiting status (GROUP BY over case_queue_idx), summed here: cheaper than one row of
-    # FILTERed aggregates each evaluated on every waiting case.
-    per_status = list(
-        Case.objects.filter(status__in=_WAITING)
-        .order_by()
-        .values("status")
-        .annotate(
-            n=Count("pk"),
-            late=Count("pk", filter=Q(created_at__lt=now - sla)),
-            very_late=Count("pk", filter=Q(created_at__lt=now - 2 * sla)),
-            first=Min("created_at"),
-        )
-    )
-    by_status = {row["status"]: row["n"] for row in per_status}
-    late = sum(row["late"] for row in per_status)
+    rows = cases_per_status(_WAITING, created_before={"late": now - sla, "very_late": now - 2 * sla}).values()
+    by_status = {row["status"]: row["n"] for row in rows}
+    late = sum(row["late"] for row in rows)
     return Backlog(
         needs_review=by_status.get(CaseStatus.NEEDS_REVIEW, 0),
         pending_approval=by_status.get(CaseStatus.PENDING_APPROVAL, 0),
         within_sla=sum(by_status.values()) - late,
         over_sla=late,
-        over_double_sla=sum(row["very_late"] for row in per_status),
-        oldest=min((row["first"] for row in per_status), default=None),
+        over_double_sla=sum(row["very_late"] for row in rows),
+        oldest=min((row["oldest"] for row in rows), default=None),
     )
 
 
@@ -626,7 +615,7 @@ def bucketed_percentiles(
     for (_, provider, bucket), n in raw_latency_buckets(span - summarised).items():
         counts.setdefault(provider, {})[bucket] = counts.get(provider, {}).get(bucket, 0) + n
     # Every rank any percentile needs, located in its bucket, then read in one statement (see _latencies_at).
-    plan: dict[str, tuple[int, list[tuple[int, int, float]]]] = {}
+    plan: dict[str, list[tuple[int, int, float]]] = {}
     wanted: set[tuple[str, int]] = set()
     ordered_of: dict[str, list[tuple[int, int]]] = {}
     for provider, by_bucket in counts.items():
@@ -640,10 +629,10 @@ def bucketed_percentiles(
             wanted.add((provider, low_rank))
             if fraction:
                 wanted.add((provider, low_rank + 1))
-        plan[provider] = (n, per_p)
+        plan[provider] = per_p
     values = _latencies_at(settled, {(provider, rank): ordered_of[provider] for provider, rank in wanted})
     result: dict[str, dict[int, float | None]] = {}
-    for provider, (_, per_p) in plan.items():
+    for provider, per_p in plan.items():
         result[provider] = {}
         for p, low_rank, fraction in per_p:
             below = values.get((provider, low_rank))
