@@ -266,6 +266,12 @@ def _check_handle_error(check: Check, token: int, exc: ProviderError) -> Execute
     return ExecuteOutcome("settled" if settled else "dropped")
 
 
+def _claimed_row(check_id: int, claimed: Check | None) -> Check:
+    """The check as this attempt claimed it (its provider and case do not change while the claim is held), or
+    read with its case when the caller did not carry it."""
+    return claimed if claimed is not None else Check.objects.select_related("case").get(pk=check_id)
+
+
 def check_release_for_retry(
     *, check_id: int, token: int, exc: ProviderError, delay: float, claimed: Check | None = None
 ) -> bool:
@@ -281,7 +287,7 @@ def check_release_for_retry(
         latency_ms=exc.latency_ms,
     )
     if released:
-        check = claimed if claimed is not None else Check.objects.select_related("case").get(pk=check_id)
+        check = _claimed_row(check_id, claimed)
         audit_record(
             action="check.retry_scheduled",
             case=check.case,
@@ -400,7 +406,7 @@ def _settle(
         )
         if not settled:
             return False
-        check = claimed if claimed is not None else Check.objects.select_related("case").get(pk=check_id)
+        check = _claimed_row(check_id, claimed)
         audit_record(
             action=action,
             case=check.case,
