@@ -214,17 +214,29 @@ def wait_http(url: str, timeout: float = 60) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, in MB."""
+def process_tree(pid: int) -> dict[int, list[str]]:
+    """``pid`` and its live descendants: each one's /proc/<pid>/stat fields after the command name."""
     children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, ValueError, IndexError):
             fields = stat.read_text().rsplit(")", 1)[1].split()
+            stats[int(stat.parent.name)] = fields
             children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total, todo = 0, [pid]
+    tree: dict[int, list[str]] = {}
+    todo = [pid]
     while todo:
         current = todo.pop()
         todo.extend(children.get(current, []))
+        if current in stats:
+            tree[current] = stats[current]
+    return tree
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MB."""
+    total = 0
+    for current in process_tree(pid):
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{current}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -237,21 +249,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 def tree_cpu_seconds(pid: int) -> float:
     """CPU time (user + system) of a process, its live descendants and the descendants it has reaped."""
-    children: dict[int, list[int]] = {}
-    stats: dict[int, list[str]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            stats[int(stat.parent.name)] = fields
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        todo.extend(children.get(current, []))
-        own = stats.get(current)
-        if own:  # own[11:15]: utime, stime, cutime, cstime (after the state field at [0])
-            total += sum(int(v) for v in own[11:15])
-    return total / CLK_TCK
+    # fields[11:15]: utime, stime, cutime, cstime (after the state field at [0])
+    return sum(sum(int(v) for v in fields[11:15]) for fields in process_tree(pid).values()) / CLK_TCK
 
 
 def postgres_pid() -> int | None:
